@@ -1,0 +1,24 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let package = Package(
+    name: "remainroot",
+    products: [
+        .executable(name: "remainroot", targets: ["CLI"]),
+    ],
+    targets: [
+        // The few calls Swift cannot make itself: variadic ones (ptrace, prctl,
+        // syscall) and the traced child's async-signal-safe work between fork
+        // and execve.
+        .target(name: "CShims"),
+        .target(name: "Engine", dependencies: ["CShims"]),
+        .target(name: "ArchX86_64", dependencies: ["Engine"]),
+        .executableTarget(
+            name: "CLI",
+            dependencies: ["Engine", "ArchX86_64", "CShims"]
+        ),
+        .testTarget(name: "EngineTests", dependencies: ["Engine"]),
+        .testTarget(name: "ArchX86_64Tests", dependencies: ["ArchX86_64", "Engine"]),
+        .testTarget(name: "EndToEndTests", dependencies: ["Engine"]),
+    ]
+)

@@ -1,0 +1,157 @@
+import Engine
+import Glibc
+
+/// `remainroot [OPTIONS] [--] COMMAND [ARG...]`: runs a command that
+/// believes it may change its credentials and give files away.
+struct RunCommand {
+    static let usage = """
+        Usage: remainroot [OPTIONS] [--] COMMAND [ARG...]
+               remainroot syscalls [--arch NAME]
+
+        Runs COMMAND under ptrace inside a user namespace and answers its
+        credential system calls with the kernel's own rules, so that it can
+        drop to other users and chown files to ids the namespace does not map.
+
+        Options:
+          --unshare             Create a user namespace that maps the caller to
+                                root first, as `unshare --user --map-root-user`.
+          -i, --identity UID:GID
+                                Start COMMAND with this uid and gid (and GID as its
+                                only supplementary group) instead of the caller's.
+          -v, --verbose         Log more to standard error; twice logs every
+                                answered system call.
+          -h, --help            Print this help and exit.
+          --version             Print the version and exit.
+
+        Subcommands:
+          syscalls              List the system calls remainroot answers.
+
+        Exit status: COMMAND's own; 128+N when signal N killed it; 126 when it
+        could not be executed; 127 when it was not found; 125 when remainroot
+        itself failed or its command line is invalid.
+
+        remainroot refuses to run outside a user namespace, where faking root
+        would only hide real permission errors.
+
+        """
+
+    var unshare = false
+    var identity: (uid: UInt32, gid: UInt32)?
+    var verbosity = 0
+    var command: [String] = []
+
+    /// Parses options up to the first argument that is not one, so that
+    /// the command's own options are never read as remainroot's.
+    init(arguments: [String]) throws(UsageError) {
+        var index = 0
+        while index < arguments.count {
+            let argument = arguments[index]
+            if argument == "--" {
+                index += 1
+                break
+            }
+            guard argument.hasPrefix("-"), argument != "-" else { break }
+
+            switch argument {
+            case "--unshare":
+                unshare = true
+            case "-i", "--identity":
+                index += 1
+                guard index < arguments.count else { throw UsageError(message: "\(argument) needs a value, UID:GID") }
+                identity = try Self.parseIdentity(arguments[index])
+            case _ where argument.hasPrefix("--identity="):
+                identity = try Self.parseIdentity(String(argument.dropFirst("--identity=".count)))
+            case "-v", "--verbose":
+                verbosity += 1
+            case "-vv":
+                verbosity += 2
+            default:
+                throw UsageError(message: "unknown option '\(argument)'; see remainroot --help")
+            }
+            index += 1
+        }
+
+        command = Array(arguments[index...])
+        guard !command.isEmpty else {
+            throw UsageError(message: "missing command; usage: remainroot [OPTIONS] [--] COMMAND [ARG...]")
+        }
+    }
+
+    static func parseIdentity(_ text: String) throws(UsageError) -> (uid: UInt32, gid: UInt32) {
+        let parts = text.split(separator: ":", omittingEmptySubsequences: false)
+        guard parts.count == 2, let uid = UInt32(parts[0]), let gid = UInt32(parts[1]),
+              uid != UInt32.max, gid != UInt32.max
+        else {
+            throw UsageError(message: "invalid identity '\(text)': expected UID:GID, two numbers below 4294967295")
+        }
+        return (uid, gid)
+    }
+
+    /// Runs the command and returns the status remainroot exits with.
+    func run() -> Int32 {
+        if unshare, case .failure(let error) = UserNamespace.enterNew() {
+            printError("cannot create a user namespace: \(error). Check that unprivileged user namespaces are enabled (sysctl user.max_user_namespaces).")
+            return ExitStatus.ownFailure
+        }
+
+        guard case .success(let userMapping) = IDMapping.current("uid"),
+              case .success(let groupMapping) = IDMapping.current("gid")
+        else {
+            printError("cannot read /proc/self/uid_map or gid_map; is /proc mounted?")
+            return ExitStatus.ownFailure
+        }
+        if userMapping.isInitialNamespace {
+            printError("refusing to run outside a user namespace, where faking root would only hide real permission errors; run inside a rootless container, or add --unshare to create a user namespace")
+            return ExitStatus.ownFailure
+        }
+
+        let credentials: Credentials
+        if let identity {
+            credentials = .loggedIn(uid: identity.uid, gid: identity.gid, groups: [identity.gid], lastCapability: UserNamespace.lastCapability())
+        } else {
+            credentials = UserNamespace.callerCredentials()
+        }
+
+        let logger = Logger(level: verbosity >= 2 ? .debug : verbosity == 1 ? .info : .warning) { record in
+            let pid = record.pid.map { "[pid \($0)] " } ?? ""
+            printError("\(pid)\(record.message)")
+        }
+
+        let originalMask = SignalForwarder.blockForwardedSignals()
+        let request = LaunchRequest(arguments: command, environment: currentEnvironment(), signalMask: originalMask, credentials: credentials)
+        let handlers = SyscallHandlers(userMapping: userMapping, groupMapping: groupMapping, logger: logger)
+        let tracer = Tracer(backend: HostBackend(), handlers: handlers, logger: logger)
+        SignalForwarder.start()
+
+        let outcome: TraceOutcome
+        do {
+            outcome = try tracer.run(request) { pid in SignalForwarder.setTarget(pid) }
+        } catch {
+            printError("cannot trace '\(command[0])': \(error)")
+            if error.errno == .notPermitted {
+                printError("ptrace is not permitted here; a seccomp profile or Yama (kernel.yama.ptrace_scope) may forbid it")
+            }
+            return ExitStatus.ownFailure
+        }
+
+        switch outcome.launchFailure {
+        case .executionFailed(let errno)?:
+            printError("cannot run '\(command[0])': \(String(cString: strerror(errno.rawValue)))")
+        case .filterRejected(let errno)?:
+            printError("cannot install the seccomp filter: \(errno)")
+        case nil:
+            break
+        }
+        return outcome.shellStatus
+    }
+
+    private func currentEnvironment() -> [String] {
+        var environment: [String] = []
+        var cursor = environ
+        while let entry = cursor.pointee {
+            environment.append(String(cString: entry))
+            cursor += 1
+        }
+        return environment
+    }
+}

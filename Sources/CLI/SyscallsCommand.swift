@@ -1,0 +1,45 @@
+import Engine
+
+/// `remainroot syscalls [--arch NAME]`: one line per answered system call of
+/// an ABI, with its name, its number and what remainroot does with it.
+struct SyscallsCommand {
+    var abiName: String
+
+    init(arguments: [String]) throws(UsageError) {
+        abiName = HostBackend().abis[0].name
+        var index = 0
+        while index < arguments.count {
+            switch arguments[index] {
+            case "--arch":
+                index += 1
+                guard index < arguments.count else { throw UsageError(message: "--arch needs a value, one of: \(Self.knownABIs)") }
+                abiName = arguments[index]
+            default:
+                throw UsageError(message: "unknown argument '\(arguments[index])' to syscalls; usage: remainroot syscalls [--arch NAME]")
+            }
+            index += 1
+        }
+    }
+
+    static var knownABIs: String {
+        backendsByABI.values.flatMap { $0.abis.map(\.name) }.sorted().joined(separator: ", ")
+    }
+
+    func run() -> Int32 {
+        guard let abi = backendsByABI.values.flatMap(\.abis).first(where: { $0.name == abiName }) else {
+            printError("unknown ABI '\(abiName)'; known: \(Self.knownABIs)")
+            return ExitStatus.ownFailure
+        }
+        for (number, entry) in abi.syscalls.sorted(by: { $0.key < $1.key }) {
+            let name = entry.syscall.rawValue + (entry.idWidth == .bits16 ? "16" : "")
+            printOutput("\(name.padding(12)) \(String(number).padding(5)) \(entry.syscall.summary)\n")
+        }
+        return 0
+    }
+}
+
+extension String {
+    func padding(_ width: Int) -> String {
+        count >= width ? self : self + String(repeating: " ", count: width - count)
+    }
+}

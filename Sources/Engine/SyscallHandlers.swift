@@ -1,0 +1,210 @@
+/// Reads and writes the memory of a stopped tracee. The engine's own
+/// implementation uses process_vm_readv(2) and process_vm_writev(2); tests
+/// replace it.
+public protocol TraceeMemory {
+    /// Reads `count` bytes, or throws EFAULT when any of them is not mapped
+    /// readable.
+    func read(at address: UInt64, count: Int) throws(Errno) -> [UInt8]
+
+    /// Writes `bytes`, or throws EFAULT when any of them is not mapped
+    /// writable. Bytes before the fault may have been written, as with the
+    /// kernel's put_user.
+    func write(_ bytes: [UInt8], at address: UInt64) throws(Errno)
+}
+
+/// What the tracer does with a trapped call.
+public enum SyscallAction: Equatable, Sendable {
+    /// Let the kernel run the call unchanged.
+    case passThrough
+    /// Skip the call; the program sees this result.
+    case answer(SyscallResult)
+    /// Let the kernel run the call with these arguments replaced, then put
+    /// the program's own arguments back at the exit stop.
+    case rewriteArguments([Int: UInt64])
+}
+
+/// The emulation of each answered call, free of ptrace so that it can be
+/// tested over plain values. Call only from the worker that owns the tracee
+/// whose credentials are passed in.
+public struct SyscallHandlers: Sendable {
+    public let userMapping: IDMapping
+    public let groupMapping: IDMapping
+    public let logger: Logger
+
+    public init(userMapping: IDMapping, groupMapping: IDMapping, logger: Logger) {
+        self.userMapping = userMapping
+        self.groupMapping = groupMapping
+        self.logger = logger
+    }
+
+    public func handle(
+        _ entry: SyscallEntry,
+        arguments: [UInt64],
+        credentials: inout Credentials,
+        memory: TraceeMemory,
+        pid: ProcessID
+    ) -> SyscallAction {
+        let width = entry.idWidth
+        func id(_ index: Int) -> UInt32 { Self.id(fromArgument: arguments[index], width: width) }
+        func value(_ id: UInt32) -> SyscallAction { .answer(.success(UInt64(Self.idResult(id, width: width)))) }
+
+        do throws(Errno) {
+            switch entry.syscall {
+            case .getuid: return value(credentials.uid)
+            case .geteuid: return value(credentials.euid)
+            case .getgid: return value(credentials.gid)
+            case .getegid: return value(credentials.egid)
+
+            case .getresuid:
+                try Self.writeIDs([credentials.uid, credentials.euid, credentials.suid], to: Array(arguments[0...2]), width: width, memory: memory)
+                return .answer(.success(0))
+            case .getresgid:
+                try Self.writeIDs([credentials.gid, credentials.egid, credentials.sgid], to: Array(arguments[0...2]), width: width, memory: memory)
+                return .answer(.success(0))
+            case .getgroups:
+                let count = try Self.getGroups(credentials.groups, size: Int32(truncatingIfNeeded: arguments[0]), list: arguments[1], width: width, memory: memory)
+                return .answer(.success(UInt64(count)))
+
+            case .setuid:
+                try credentials.setUID(id(0))
+            case .setgid:
+                try credentials.setGID(id(0))
+            case .setreuid:
+                try credentials.setREUID(real: id(0), effective: id(1))
+            case .setregid:
+                try credentials.setREGID(real: id(0), effective: id(1))
+            case .setresuid:
+                try credentials.setRESUID(real: id(0), effective: id(1), saved: id(2))
+            case .setresgid:
+                try credentials.setRESGID(real: id(0), effective: id(1), saved: id(2))
+            case .setfsuid:
+                return value(credentials.setFSUID(id(0)))
+            case .setfsgid:
+                return value(credentials.setFSGID(id(0)))
+            case .setgroups:
+                try Self.setGroups(size: Int32(truncatingIfNeeded: arguments[0]), list: arguments[1], width: width, credentials: &credentials, memory: memory)
+
+            case .chown, .fchown, .lchown:
+                return chown(uidIndex: 1, arguments: arguments, width: width, credentials: credentials, pid: pid)
+            case .fchownat:
+                return chown(uidIndex: 2, arguments: arguments, width: width, credentials: credentials, pid: pid)
+            }
+            return .answer(.success(0))
+        } catch {
+            return .answer(.failure(error))
+        }
+    }
+
+    // MARK: - Id widths
+
+    /// An id argument as the kernel reads it: the low 32 bits, or for a
+    /// 16-bit call the low 16 bits with 0xFFFF widened to `(uid_t)-1`
+    /// (`low2highuid` in include/linux/highuid.h).
+    static func id(fromArgument argument: UInt64, width: IDWidth) -> UInt32 {
+        switch width {
+        case .bits32:
+            return UInt32(truncatingIfNeeded: argument)
+        case .bits16:
+            let narrow = UInt16(truncatingIfNeeded: argument)
+            return narrow == .max ? Credentials.unchanged : UInt32(narrow)
+        }
+    }
+
+    /// An id as a 16-bit call returns it: ids above 65535 read as the
+    /// overflow id 65534 (`high2lowuid`, /proc/sys/kernel/overflowuid).
+    static func idResult(_ id: UInt32, width: IDWidth) -> UInt32 {
+        switch width {
+        case .bits32: return id
+        case .bits16: return id > 0xFFFF ? 65534 : id
+        }
+    }
+
+    static func encode(_ ids: [UInt32], width: IDWidth) -> [UInt8] {
+        var bytes: [UInt8] = []
+        for id in ids {
+            switch width {
+            case .bits32: withUnsafeBytes(of: id) { bytes.append(contentsOf: $0) }
+            case .bits16: withUnsafeBytes(of: UInt16(truncatingIfNeeded: idResult(id, width: width))) { bytes.append(contentsOf: $0) }
+            }
+        }
+        return bytes
+    }
+
+    static func decode(_ bytes: [UInt8], width: IDWidth) -> [UInt32] {
+        switch width {
+        case .bits32:
+            return stride(from: 0, to: bytes.count, by: 4).map { offset in
+                bytes[offset..<offset + 4].reversed().reduce(UInt32(0)) { $0 << 8 | UInt32($1) }
+            }
+        case .bits16:
+            return stride(from: 0, to: bytes.count, by: 2).map { offset in
+                let narrow = UInt16(bytes[offset]) | UInt16(bytes[offset + 1]) << 8
+                return narrow == .max ? Credentials.unchanged : UInt32(narrow)
+            }
+        }
+    }
+
+    static func byteCount(_ width: IDWidth) -> Int {
+        width == .bits32 ? 4 : 2
+    }
+
+    // MARK: - Calls that touch memory
+
+    /// getresuid and getresgid store the three ids one by one and stop at
+    /// the first pointer that faults, as the kernel's put_user sequence does.
+    static func writeIDs(_ ids: [UInt32], to addresses: [UInt64], width: IDWidth, memory: TraceeMemory) throws(Errno) {
+        for (id, address) in zip(ids, addresses) {
+            try memory.write(encode([id], width: width), at: address)
+        }
+    }
+
+    /// `getgroups(2)`: a negative size is EINVAL, size 0 returns the count
+    /// without touching memory, a smaller one than the count is EINVAL.
+    static func getGroups(_ groups: [UInt32], size: Int32, list: UInt64, width: IDWidth, memory: TraceeMemory) throws(Errno) -> Int {
+        guard size >= 0 else { throw .invalidArgument }
+        if size != 0 {
+            guard groups.count <= Int(size) else { throw .invalidArgument }
+            try memory.write(encode(groups, width: width), at: list)
+        }
+        return groups.count
+    }
+
+    /// `setgroups(2)`: EPERM without CAP_SETGID, EINVAL above
+    /// `NGROUPS_MAX`, EFAULT for an unreadable list, EINVAL for an invalid
+    /// gid, in that order.
+    static func setGroups(size: Int32, list: UInt64, width: IDWidth, credentials: inout Credentials, memory: TraceeMemory) throws(Errno) {
+        try credentials.checkSetGroups(count: size)
+        let bytes = try memory.read(at: list, count: Int(size) * byteCount(width))
+        try credentials.setGroups(decode(bytes, width: width))
+    }
+
+    // MARK: - chown
+
+    /// The chown family: an id the namespace maps goes to the kernel as it
+    /// is; an unmapped one, which the kernel would refuse with EINVAL,
+    /// becomes -1 ("unchanged"), so the kernel still checks the path, the
+    /// descriptor, the flags and the permissions and returns its own error
+    /// where there is one.
+    private func chown(uidIndex: Int, arguments: [UInt64], width: IDWidth, credentials: Credentials, pid: ProcessID) -> SyscallAction {
+        let gidIndex = uidIndex + 1
+        let uid = Self.id(fromArgument: arguments[uidIndex], width: width)
+        let gid = Self.id(fromArgument: arguments[gidIndex], width: width)
+        let unchangedArgument: UInt64 = width == .bits32 ? 0xFFFF_FFFF : 0xFFFF
+
+        if !credentials.isCapable(CapabilitySet.chown) && (uid != Credentials.unchanged || gid != Credentials.unchanged) {
+            // TODO: check the kernel's chown_ok and chgrp_ok against the
+            // file's owner; that needs the owner remainroot recorded.
+            logger.logGapOnce("chown-without-CAP_CHOWN", pid: pid,
+                "chown by a task without CAP_CHOWN is checked with the namespace root's rights, not the task's")
+        }
+
+        var replaced: [Int: UInt64] = [:]
+        if uid != Credentials.unchanged && !userMapping.maps(uid) {
+            replaced[uidIndex] = unchangedArgument
+        }
+        if gid != Credentials.unchanged && !groupMapping.maps(gid) {
+            replaced[gidIndex] = unchangedArgument
+        }
+        return replaced.isEmpty ? .passThrough : .rewriteArguments(replaced)
+    }
+}
