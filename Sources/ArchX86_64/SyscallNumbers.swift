@@ -23,6 +23,9 @@ enum X86_64SyscallNumbers {
         (120, SyscallEntry(.getresgid)),
         (122, SyscallEntry(.setfsuid)),
         (123, SyscallEntry(.setfsgid)),
+        (125, SyscallEntry(.capget)),
+        (126, SyscallEntry(.capset)),
+        (157, SyscallEntry(.prctl)),
         (260, SyscallEntry(.fchownat)),
     ]
 

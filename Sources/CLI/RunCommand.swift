@@ -119,7 +119,7 @@ struct RunCommand {
 
         let originalMask = SignalForwarder.blockForwardedSignals()
         let request = LaunchRequest(arguments: command, environment: currentEnvironment(), signalMask: originalMask, credentials: credentials)
-        let handlers = SyscallHandlers(userMapping: userMapping, groupMapping: groupMapping, logger: logger)
+        let handlers = SyscallHandlers(userMapping: userMapping, groupMapping: groupMapping, logger: logger, lastCapability: UserNamespace.lastCapability())
         let tracer = Tracer(backend: HostBackend(), handlers: handlers, logger: logger)
         SignalForwarder.start()
 

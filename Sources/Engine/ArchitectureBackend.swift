@@ -124,6 +124,28 @@ public struct SyscallEntry: Sendable, Hashable {
         self.syscall = syscall
         self.idWidth = idWidth
     }
+
+    /// For a multiplexing call, the values of its first argument (an `int`)
+    /// that remainroot answers; the seccomp filter lets every other value
+    /// through without a stop. nil traps every call.
+    public var trappedFirstArguments: [UInt32]? {
+        switch syscall {
+        case .prctl: return PrctlOption.allCases.map(\.rawValue)
+        default: return nil
+        }
+    }
+}
+
+/// The prctl(2) options that read or change credentials, from
+/// <linux/prctl.h>. Every other option goes to the kernel untouched.
+public enum PrctlOption: UInt32, Sendable, CaseIterable {
+    case getKeepCapabilities = 7        // PR_GET_KEEPCAPS
+    case setKeepCapabilities = 8        // PR_SET_KEEPCAPS
+    case readBoundingSet = 23           // PR_CAPBSET_READ
+    case dropFromBoundingSet = 24       // PR_CAPBSET_DROP
+    case getSecureBits = 27             // PR_GET_SECUREBITS
+    case setSecureBits = 28             // PR_SET_SECUREBITS
+    case ambientCapabilities = 47       // PR_CAP_AMBIENT
 }
 
 /// How wide the uid and gid values of a call are. The 16-bit calls of older
@@ -140,6 +162,7 @@ public enum Syscall: String, Sendable, CaseIterable {
     case getresuid, getresgid, getgroups
     case setuid, setgid, setreuid, setregid, setresuid, setresgid
     case setfsuid, setfsgid, setgroups
+    case capget, capset, prctl
     case chown, fchown, lchown, fchownat
 
     /// What remainroot does with the call, for `remainroot syscalls`.
@@ -149,6 +172,12 @@ public enum Syscall: String, Sendable, CaseIterable {
             return "answered from the emulated credentials of the calling thread"
         case .setuid, .setgid, .setreuid, .setregid, .setresuid, .setresgid, .setfsuid, .setfsgid, .setgroups:
             return "changes the emulated credentials by the kernel's rules; the kernel's are untouched"
+        case .capget:
+            return "answered from the emulated capability sets"
+        case .capset:
+            return "changes the emulated capability sets by the kernel's rules"
+        case .prctl:
+            return "the keep-caps, securebits, bounding-set and ambient options are emulated; other options stop nowhere"
         case .chown, .fchown, .lchown, .fchownat:
             return "passed to the kernel; an id the namespace does not map becomes -1 (unchanged) and the call succeeds"
         }

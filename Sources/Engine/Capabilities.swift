@@ -82,6 +82,10 @@ public struct SecureBits: Hashable, Sendable {
     public static let noSetUIDFixup = SecureBits(rawValue: 1 << 2)
     /// `SECURE_KEEP_CAPS`: leaving uid 0 keeps the permitted set.
     public static let keepCapabilities = SecureBits(rawValue: 1 << 4)
+    /// `SECURE_KEEP_CAPS_LOCKED`: keep-caps may no longer change.
+    public static let keepCapabilitiesLocked = SecureBits(rawValue: 1 << 5)
+    /// `SECURE_NO_CAP_AMBIENT_RAISE`: the ambient set may not grow.
+    public static let noAmbientRaise = SecureBits(rawValue: 1 << 6)
 
     public func contains(_ bit: SecureBits) -> Bool {
         rawValue & bit.rawValue != 0

@@ -21,6 +21,10 @@ public struct SeccompFilter: Sendable {
     static let returnTrace: UInt32 = 0x7ff0_0000               // SECCOMP_RET_TRACE
     static let offsetOfNumber: UInt32 = 0                      // seccomp_data.nr
     static let offsetOfArch: UInt32 = 4                        // seccomp_data.arch
+    // seccomp_data.args[0] starts at 16; its low half comes first on the
+    // little-endian CPUs remainroot supports.
+    // NOTE: a big-endian backend needs offset 20 here.
+    static let offsetOfFirstArgumentLowWord: UInt32 = 16
 
     /// Builds the program for `abis`. Each ABI gets one block that first
     /// matches the audit arch, so that a call is never compared with the
@@ -31,8 +35,7 @@ public struct SeccompFilter: Sendable {
         program.append(Self.statement(Self.loadWordAbsolute, Self.offsetOfArch))
 
         for abi in abis {
-            let numbers = abi.syscalls.keys.sorted()
-            let block = Self.block(numbers: numbers, foreignNumberFloor: abi.foreignNumberFloor)
+            let block = Self.block(abi: abi)
             // A mismatch jumps over the block with the arch still in the
             // accumulator; every path through the block returns.
             precondition(block.count <= 255, "seccomp block for \(abi.name) is too long for an 8-bit jump")
@@ -45,25 +48,56 @@ public struct SeccompFilter: Sendable {
     }
 
     /// One ABI's block: load the number, leave foreign numbers alone, trap
-    /// the listed ones, allow the rest. Every path returns.
-    private static func block(numbers: [Int64], foreignNumberFloor: Int64?) -> [shim_bpf_instruction] {
-        var block: [shim_bpf_instruction] = [statement(loadWordAbsolute, offsetOfNumber)]
-        let tests = numbers.count + (foreignNumberFloor == nil ? 0 : 1)
-        // Layout after the tests: [RET ALLOW] [RET TRACE].
-        var remaining = tests
+    /// the listed ones, allow the rest. A call with trapped first-argument
+    /// values jumps to a sub-block after the two returns that tests
+    /// `args[0]`; BPF jumps only forward, so each sub-block ends with its own
+    /// returns. Every path returns.
+    private static func block(abi: SyscallABI) -> [shim_bpf_instruction] {
+        let numbers = abi.syscalls.keys.sorted()
+        let tests = numbers.count + (abi.foreignNumberFloor == nil ? 0 : 1)
+        var subBlocks: [[shim_bpf_instruction]] = []
 
-        if let floor = foreignNumberFloor {
+        var head: [shim_bpf_instruction] = [statement(loadWordAbsolute, offsetOfNumber)]
+        // Layout after the tests: [RET ALLOW] [RET TRACE] [sub-blocks...].
+        var remaining = tests
+        var subBlockOffset = 2
+        if let floor = abi.foreignNumberFloor {
             remaining -= 1
-            block.append(jump(jumpIfGreaterOrEqual, UInt32(truncatingIfNeeded: floor), ifTrue: UInt8(remaining), ifFalse: 0))
+            head.append(jump(jumpIfGreaterOrEqual, UInt32(truncatingIfNeeded: floor), ifTrue: jumpDistance(remaining), ifFalse: 0))
         }
         for number in numbers {
             remaining -= 1
-            block.append(jump(jumpIfEqual, UInt32(truncatingIfNeeded: number), ifTrue: UInt8(remaining + 1), ifFalse: 0))
+            if let values = abi.syscalls[number]?.trappedFirstArguments {
+                head.append(jump(jumpIfEqual, UInt32(truncatingIfNeeded: number), ifTrue: jumpDistance(remaining + subBlockOffset), ifFalse: 0))
+                let subBlock = argumentBlock(values: values)
+                subBlocks.append(subBlock)
+                subBlockOffset += subBlock.count
+            } else {
+                head.append(jump(jumpIfEqual, UInt32(truncatingIfNeeded: number), ifTrue: jumpDistance(remaining + 1), ifFalse: 0))
+            }
         }
 
+        head.append(statement(returnConstant, returnAllow))
+        head.append(statement(returnConstant, returnTrace))
+        return head + subBlocks.joined()
+    }
+
+    /// Loads the low 32 bits of `args[0]` and traps the listed values.
+    private static func argumentBlock(values: [UInt32]) -> [shim_bpf_instruction] {
+        var block: [shim_bpf_instruction] = [statement(loadWordAbsolute, offsetOfFirstArgumentLowWord)]
+        var remaining = values.count
+        for value in values {
+            remaining -= 1
+            block.append(jump(jumpIfEqual, value, ifTrue: jumpDistance(remaining + 1), ifFalse: 0))
+        }
         block.append(statement(returnConstant, returnAllow))
         block.append(statement(returnConstant, returnTrace))
         return block
+    }
+
+    private static func jumpDistance(_ distance: Int) -> UInt8 {
+        precondition(distance <= 255, "seccomp filter jump of \(distance) does not fit the 8-bit offset")
+        return UInt8(distance)
     }
 
     private static func statement(_ code: UInt16, _ value: UInt32) -> shim_bpf_instruction {

@@ -30,19 +30,25 @@ public struct SyscallHandlers: Sendable {
     public let userMapping: IDMapping
     public let groupMapping: IDMapping
     public let logger: Logger
+    /// The highest valid capability number, from the running kernel.
+    public let lastCapability: Int
 
-    public init(userMapping: IDMapping, groupMapping: IDMapping, logger: Logger) {
+    public init(userMapping: IDMapping, groupMapping: IDMapping, logger: Logger, lastCapability: Int = 40) {
         self.userMapping = userMapping
         self.groupMapping = groupMapping
         self.logger = logger
+        self.lastCapability = lastCapability
     }
 
+    /// Answers one trapped call of thread `pid`. `credentialsOfThread`
+    /// finds another traced thread's credentials, for capget(2) on a pid.
     public func handle(
         _ entry: SyscallEntry,
         arguments: [UInt64],
         credentials: inout Credentials,
         memory: TraceeMemory,
-        pid: ProcessID
+        pid: ProcessID,
+        credentialsOfThread: (ProcessID) -> Credentials? = { _ in nil }
     ) -> SyscallAction {
         let width = entry.idWidth
         func id(_ index: Int) -> UInt32 { Self.id(fromArgument: arguments[index], width: width) }
@@ -83,6 +89,15 @@ public struct SyscallHandlers: Sendable {
                 return value(credentials.setFSGID(id(0)))
             case .setgroups:
                 try Self.setGroups(size: Int32(truncatingIfNeeded: arguments[0]), list: arguments[1], width: width, credentials: &credentials, memory: memory)
+
+            case .capget:
+                return try capabilityGet(header: arguments[0], data: arguments[1], credentials: credentials, memory: memory, pid: pid, credentialsOfThread: credentialsOfThread)
+            case .capset:
+                try capabilitySet(header: arguments[0], data: arguments[1], credentials: &credentials, memory: memory, pid: pid)
+            case .prctl:
+                guard let option = PrctlOption(rawValue: UInt32(truncatingIfNeeded: arguments[0])) else { return .passThrough }
+                let value = try credentials.prctl(option, arguments[1], arguments[2], arguments[3], arguments[4], lastCapability: lastCapability)
+                return .answer(.success(value))
 
             case .chown, .fchown, .lchown:
                 return chown(uidIndex: 1, arguments: arguments, width: width, credentials: credentials, pid: pid)
@@ -176,6 +191,85 @@ public struct SyscallHandlers: Sendable {
         try credentials.checkSetGroups(count: size)
         let bytes = try memory.read(at: list, count: Int(size) * byteCount(width))
         try credentials.setGroups(decode(bytes, width: width))
+    }
+
+    // MARK: - Capabilities
+
+    /// `_LINUX_CAPABILITY_VERSION_1`, `_2` and `_3` from
+    /// <linux/capability.h>.
+    static let capabilityVersion1: UInt32 = 0x1998_0330
+    static let capabilityVersion2: UInt32 = 0x2007_1026
+    static let capabilityVersion3: UInt32 = 0x2008_0522
+
+    /// `cap_validate_magic` in kernel/capability.c: the number of 32-bit
+    /// words each set has in the program's data (1 for version 1, 2 after).
+    /// An unknown version is EINVAL, after the kernel's own version was
+    /// written back into the header so the program can retry with it.
+    static func validateCapabilityVersion(header: UInt64, memory: TraceeMemory) throws(Errno) -> Int {
+        let version = try readUInt32(at: header, memory: memory)
+        switch version {
+        case capabilityVersion1:
+            return 1
+        case capabilityVersion2, capabilityVersion3:
+            return 2
+        default:
+            try memory.write(encode([capabilityVersion3], width: .bits32), at: header)
+            throw .invalidArgument
+        }
+    }
+
+    static func readUInt32(at address: UInt64, memory: TraceeMemory) throws(Errno) -> UInt32 {
+        decode(try memory.read(at: address, count: 4), width: .bits32)[0]
+    }
+
+    /// `capget(2)`: a NULL data pointer only probes the version (an unknown
+    /// one then returns 0), a negative pid is EINVAL, and pid 0 or the
+    /// caller's own thread id means the caller.
+    private func capabilityGet(header: UInt64, data: UInt64, credentials: Credentials, memory: TraceeMemory, pid: ProcessID, credentialsOfThread: (ProcessID) -> Credentials?) throws(Errno) -> SyscallAction {
+        let words: Int
+        do {
+            words = try Self.validateCapabilityVersion(header: header, memory: memory)
+        } catch {
+            if data == 0 && error == .invalidArgument { return .answer(.success(0)) }
+            throw error
+        }
+        if data == 0 { return .answer(.success(0)) }
+
+        let target = Int32(bitPattern: try Self.readUInt32(at: header + 4, memory: memory))
+        guard target >= 0 else { throw .invalidArgument }
+        var source = credentials
+        if target != 0 && target != pid.rawValue {
+            // A process remainroot does not trace has real capabilities,
+            // which the kernel reports (or ESRCH when it does not exist).
+            guard let other = credentialsOfThread(ProcessID(target)) else { return .passThrough }
+            source = other
+        }
+
+        var values: [UInt32] = []
+        for word in 0..<words {
+            for set in [source.effective, source.permitted, source.inheritable] {
+                values.append(UInt32(truncatingIfNeeded: set.rawValue >> (32 * UInt64(word))))
+            }
+        }
+        try memory.write(Self.encode(values, width: .bits32), at: data)
+        return .answer(.success(0))
+    }
+
+    /// `capset(2)`: only the calling thread (pid 0 or its own id, else
+    /// EPERM); bits above the last capability are ignored.
+    private func capabilitySet(header: UInt64, data: UInt64, credentials: inout Credentials, memory: TraceeMemory, pid: ProcessID) throws(Errno) {
+        let words = try Self.validateCapabilityVersion(header: header, memory: memory)
+        let target = Int32(bitPattern: try Self.readUInt32(at: header + 4, memory: memory))
+        guard target == 0 || target == pid.rawValue else { throw .notPermitted }
+
+        let values = Self.decode(try memory.read(at: data, count: words * 12), width: .bits32)
+        let valid = CapabilitySet.full(lastCapability: lastCapability)
+        func set(_ index: Int) -> CapabilitySet {
+            let low = UInt64(values[index])
+            let high = words == 2 ? UInt64(values[3 + index]) << 32 : 0
+            return CapabilitySet(rawValue: low | high).intersection(valid)
+        }
+        try credentials.setCapabilities(effective: set(0), permitted: set(1), inheritable: set(2))
     }
 
     // MARK: - chown

@@ -282,7 +282,9 @@ public final class Tracer<Backend: ArchitectureBackend> {
         }
 
         let arguments = (0..<6).map { backend.argument($0, of: registers) }
-        let action = handlers.handle(entry, arguments: arguments, credentials: &tracee.credentials, memory: ProcessMemory(pid: pid), pid: pid)
+        let action = handlers.handle(entry, arguments: arguments, credentials: &tracee.credentials, memory: ProcessMemory(pid: pid), pid: pid) { other in
+            self.tracees[other]?.credentials
+        }
         logger.log(.debug, pid: pid, "\(entry.syscall.rawValue)(\(arguments.map { String($0, radix: 16) }.joined(separator: ", "))) -> \(action)")
 
         switch action {
