@@ -12,6 +12,8 @@ extension Credentials {
     /// NOTE: kernels before 6.14 know only the first four flags.
     public static let allSecureBits: UInt32 = 0x555
     public static let allSecureLocks: UInt32 = allSecureBits << 1
+    /// `SECURE_ALL_UNPRIVILEGED` and its locks: bits 8 to 11.
+    public static let unprivilegedSecureBitsAndLocks: UInt32 = 0xF00
 
     /// `capset(2)` on the calling thread with already-decoded sets:
     /// inheritable may only gain what the permitted set has (unless
@@ -64,8 +66,16 @@ extension Credentials {
             let changesLockedBit = ((old & locks) >> 1) & (old ^ arg2) != 0
             let removesLock = old & locks & ~arg2 != 0
             let setsUnknownBit = arg2 & ~UInt64(Credentials.allSecureBits | Credentials.allSecureLocks) != 0
-            if changesLockedBit || removesLock || setsUnknownBit || !isCapable(Credentials.setPCapability) {
+            if changesLockedBit || removesLock || setsUnknownBit {
                 throw .notPermitted
+            }
+            // Without CAP_SETPCAP only the bits user space enforces on
+            // itself (SECURE_ALL_UNPRIVILEGED: exec-restrict-file and
+            // exec-deny-interactive, with their locks) may change, and
+            // leaving everything as it was is still refused.
+            if !isCapable(Credentials.setPCapability) {
+                let changed = old ^ arg2
+                guard changed != 0, changed & ~UInt64(Credentials.unprivilegedSecureBitsAndLocks) == 0 else { throw .notPermitted }
             }
             securebits = SecureBits(rawValue: UInt32(arg2))
             return 0

@@ -308,10 +308,18 @@ public struct Credentials: Hashable, Sendable {
     /// gets the bounding and inheritable sets as permitted (root's
     /// "file capabilities are all set" rule, unless `SECURE_NOROOT`), an
     /// effective uid 0 makes them effective, and anyone else keeps only the
-    /// ambient set. `SECURE_KEEP_CAPS` is cleared.
+    /// ambient set. `SECURE_KEEP_CAPS` is cleared. Since Linux 6.15 an
+    /// effective gid outside the caller's groups (`!in_group_p(egid)`, the
+    /// fsgid or a supplementary group) counts as an id change and clears
+    /// the ambient set.
     public mutating func execute() {
         let old = self
         var raisesEffective = false
+
+        let idChanged = !(egid == old.fsgid || old.groups.contains(egid))
+        if idChanged {
+            ambient = .empty
+        }
 
         permitted = .empty
         if !old.securebits.contains(.noRoot) {

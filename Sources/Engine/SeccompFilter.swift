@@ -5,10 +5,10 @@ import CShims
 /// `SECCOMP_RET_ALLOW` for everything else, so an ordinary program hardly
 /// ever stops.
 ///
-/// The program reads only `seccomp_data.arch` and `seccomp_data.nr`. That
-/// keeps it within what the kernel's per-filter action cache (Linux 5.11,
-/// `seccomp_cache_prepare`) can prove constant, so the allowed calls skip
-/// the BPF interpreter altogether.
+/// The program reads `seccomp_data.arch` and `seccomp_data.nr`, and
+/// `args[0]` only for prctl. So the kernel's per-filter action cache (Linux
+/// 5.11, `seccomp_cache_prepare`) proves every other call's action
+/// constant, and the allowed calls skip the BPF interpreter altogether.
 public struct SeccompFilter: Sendable {
     public let instructions: [shim_bpf_instruction]
 

@@ -84,9 +84,11 @@ public struct SyscallHandlers: Sendable {
             case .setresgid:
                 try credentials.setRESGID(real: id(0), effective: id(1), saved: id(2))
             case .setfsuid:
-                return value(credentials.setFSUID(id(0)))
+                // setfsuid16 returns the previous id unconverted
+                // (kernel/uid16.c), so no 16-bit overflow mapping here.
+                return .answer(.success(UInt64(credentials.setFSUID(id(0)))))
             case .setfsgid:
-                return value(credentials.setFSGID(id(0)))
+                return .answer(.success(UInt64(credentials.setFSGID(id(0)))))
             case .setgroups:
                 try Self.setGroups(size: Int32(truncatingIfNeeded: arguments[0]), list: arguments[1], width: width, credentials: &credentials, memory: memory)
 
@@ -189,8 +191,19 @@ public struct SyscallHandlers: Sendable {
     /// gid, in that order.
     static func setGroups(size: Int32, list: UInt64, width: IDWidth, credentials: inout Credentials, memory: TraceeMemory) throws(Errno) {
         try credentials.checkSetGroups(count: size)
-        let bytes = try memory.read(at: list, count: Int(size) * byteCount(width))
-        try credentials.setGroups(decode(bytes, width: width))
+        let stride = byteCount(width)
+        do {
+            let bytes = try memory.read(at: list, count: Int(size) * stride)
+            try credentials.setGroups(decode(bytes, width: width))
+        } catch .badAddress {
+            // The kernel's groups_from_user reads and checks one gid at a
+            // time, so an invalid gid before the fault is EINVAL.
+            for index in 0..<Int(size) {
+                let gid = decode(try memory.read(at: list + UInt64(index * stride), count: stride), width: width)[0]
+                guard gid != Credentials.unchanged else { throw .invalidArgument }
+            }
+            throw .badAddress
+        }
     }
 
     // MARK: - Capabilities

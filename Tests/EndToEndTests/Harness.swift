@@ -85,7 +85,10 @@ enum Harness {
             XCTFail("timed out after \(timeout) s: \(arguments.joined(separator: " "))", file: file, line: line)
         }
         process.waitUntilExit()
-        group.wait()
+        // A daemon the program started may hold the pipes open forever.
+        if group.wait(timeout: .now() + max(1, deadline.timeIntervalSinceNow)) == .timedOut {
+            XCTFail("output pipes still open after \(timeout) s: \(arguments.joined(separator: " "))", file: file, line: line)
+        }
 
         let status = process.terminationReason == .uncaughtSignal ? 128 + process.terminationStatus : process.terminationStatus
         return Output(status: status, standardOutput: String(decoding: outData.data, as: UTF8.self), standardError: String(decoding: errData.data, as: UTF8.self))

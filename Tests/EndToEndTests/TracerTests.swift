@@ -1,0 +1,156 @@
+import Foundation
+import XCTest
+
+/// The tracer's own behaviour: following every kind of child, execve from
+/// any thread, signals, job control and the command line. Programs run
+/// natively as real root are the oracle where the test needs one.
+final class TracerTests: XCTestCase {
+    private func traced(_ arguments: [String]) throws -> Harness.Output {
+        try Harness.run([Harness.remainroot, "--unshare", "--"] + arguments)
+    }
+
+    func testExecFromNonLeaderThreadKeepsItsCredentials() throws {
+        try XCTSkipUnless(Harness.isRoot, "the native oracle needs real root")
+        let program = try Harness.compile("thread-exec", flags: ["-lpthread"])
+        let native = try Harness.run([program])
+        let emulated = try traced([program])
+        XCTAssertEqual(native.standardOutput, "thread uid 1000\n1000\n")
+        XCTAssertEqual(emulated.standardOutput, native.standardOutput, emulated.standardError)
+        XCTAssertEqual(emulated.status, native.status)
+    }
+
+    func testForkVforkAndClone3InheritCredentials() throws {
+        try XCTSkipUnless(Harness.isRoot, "the native oracle needs real root")
+        let program = try Harness.compile("fork-variants")
+        let native = try Harness.run([program])
+        let emulated = try traced([program])
+        XCTAssertTrue(native.standardOutput.contains("clone3 uid=1000 euid=1000 gid=1001"), native.standardOutput)
+        XCTAssertEqual(emulated.standardOutput, native.standardOutput, emulated.standardError)
+    }
+
+    func testRefusesOutsideUserNamespace() throws {
+        try XCTSkipUnless(Harness.isRoot, "only the initial namespace of real root maps every id")
+        let output = try Harness.run([Harness.remainroot, "--", "true"])
+        XCTAssertEqual(output.status, 125)
+        XCTAssertTrue(output.standardError.contains("outside a user namespace"), output.standardError)
+        XCTAssertTrue(output.standardError.contains("--unshare"), output.standardError)
+        XCTAssertEqual(output.standardError.filter { $0 == "\n" }.count, 1, "one line: \(output.standardError)")
+    }
+
+    func testIdentityOption() throws {
+        let output = try Harness.run([Harness.remainroot, "--unshare", "--identity", "1000:1001", "--", "sh", "-c", "echo $(id -u) $(id -g) $(id -G)"])
+        XCTAssertEqual(output.standardOutput, "1000 1001 1001\n", output.standardError)
+    }
+
+    func testIdentityWithoutRootCannotBecomeRoot() throws {
+        try Harness.require("python3")
+        let output = try Harness.run([Harness.remainroot, "--unshare", "-i", "1000:1000", "--", "python3", "-c",
+            "import os\ntry:\n os.setuid(0)\nexcept PermissionError:\n print('EPERM')"])
+        XCTAssertEqual(output.standardOutput, "EPERM\n", output.standardError)
+    }
+
+    func testCommandLineErrors() throws {
+        let notExecutable = Harness.temporaryDirectory().appendingPathComponent("data.txt").path
+        try "data\n".write(toFile: notExecutable, atomically: true, encoding: .utf8)
+        chmod(notExecutable, 0o644)
+        let cases: [([String], Int32, String)] = [
+            (["--no-such-option", "true"], 125, "unknown option '--no-such-option'"),
+            (["--unshare"], 125, "missing command"),
+            (["--identity", "root", "true"], 125, "invalid identity 'root'"),
+            (["--identity"], 125, "--identity needs a value"),
+            (["syscalls", "--arch", "vax"], 125, "unknown ABI 'vax'"),
+            (["--unshare", "--", "/"], 126, "cannot run '/'"),
+            (["--unshare", "--", notExecutable], 126, "cannot run '\(notExecutable)'"),
+            (["--unshare", "--", "no-such-command-anywhere"], 127, "cannot run 'no-such-command-anywhere'"),
+        ]
+        for (arguments, status, message) in cases {
+            let output = try Harness.run([Harness.remainroot] + arguments)
+            XCTAssertEqual(output.status, status, "remainroot \(arguments.joined(separator: " "))")
+            XCTAssertTrue(output.standardError.hasPrefix("remainroot: "), output.standardError)
+            XCTAssertTrue(output.standardError.contains(message), "expected '\(message)' in: \(output.standardError)")
+        }
+    }
+
+    func testHelpAndVersion() throws {
+        let help = try Harness.run([Harness.remainroot, "--help"])
+        XCTAssertEqual(help.status, 0)
+        XCTAssertTrue(help.standardOutput.contains("--unshare"))
+        XCTAssertTrue(help.standardOutput.contains("--identity"))
+        let version = try Harness.run([Harness.remainroot, "--version"])
+        XCTAssertEqual(version.status, 0)
+        XCTAssertTrue(version.standardOutput.hasPrefix("remainroot "), version.standardOutput)
+    }
+
+    func testSyscallsListsTheAnsweredCalls() throws {
+        let output = try Harness.run([Harness.remainroot, "syscalls", "--arch", "x86_64"])
+        XCTAssertEqual(output.status, 0)
+        let lines = output.standardOutput.split(separator: "\n")
+        let setresuid = lines.first { $0.hasPrefix("setresuid ") }
+        XCTAssertNotNil(setresuid)
+        XCTAssertEqual(setresuid?.split(separator: " ", omittingEmptySubsequences: true)[1], "117")
+        XCTAssertTrue(lines.contains { $0.hasPrefix("fchownat ") && $0.contains(" 260 ") })
+    }
+
+    func testKilledCommandReportsSignal() throws {
+        let output = try traced(["sh", "-c", "kill -KILL $$"])
+        XCTAssertEqual(output.status, 137)
+    }
+
+    /// A SIGTERM sent to remainroot by another process reaches the command,
+    /// whose handler decides the exit status.
+    func testSignalsToRemainrootReachTheCommand() throws {
+        for (signal, name) in [(SIGTERM, "TERM"), (SIGHUP, "HUP"), (SIGINT, "INT")] {
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: Harness.remainroot)
+            process.arguments = ["--unshare", "--", "sh", "-c", "trap 'echo got \(name); exit 3' \(name); echo ready; while :; do sleep 0.05; done"]
+            let stdout = Pipe()
+            process.standardOutput = stdout
+            try process.run()
+
+            let ready = stdout.fileHandleForReading.availableData
+            XCTAssertEqual(String(decoding: ready, as: UTF8.self), "ready\n")
+            kill(process.processIdentifier, signal)
+            process.waitUntilExit()
+
+            let rest = String(decoding: stdout.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            XCTAssertEqual(rest, "got \(name)\n")
+            XCTAssertEqual(process.terminationStatus, 3, "after SIG\(name)")
+        }
+    }
+
+    /// Ctrl-Z in a traced interactive shell stops the foreground job, the
+    /// shell reports it, and fg resumes it (ptrace(2), "Group-stop").
+    func testJobControlInTracedShell() throws {
+        try Harness.require("tmux", "bash")
+        let session = "remainroot-test-\(getpid())"
+        defer { _ = try? Harness.run(["tmux", "kill-session", "-t", session]) }
+
+        // The tmux server outlives this command; it must not inherit the
+        // pipes the harness reads to their end.
+        try Harness.run(["sh", "-c", "tmux new-session -d -s \(session) -x 120 -y 30 '\(Harness.remainroot) --unshare -- bash --norc --noprofile -i' </dev/null >/dev/null 2>&1"])
+        func type(_ keys: String...) throws { try Harness.run(["tmux", "send-keys", "-t", session] + keys) }
+        func screen() -> String { (try? Harness.run(["tmux", "capture-pane", "-p", "-t", session]).standardOutput) ?? "" }
+        func waitFor(_ text: String) throws -> Bool {
+            for _ in 0..<100 {
+                if screen().contains(text) { return true }
+                usleep(50_000)
+            }
+            return false
+        }
+
+        try type("PS1='ready> '", "Enter")
+        XCTAssertTrue(try waitFor("ready> "), screen())
+        try type("sleep 30", "Enter")
+        usleep(300_000)
+        try type("C-z")
+        XCTAssertTrue(try waitFor("Stopped"), screen())
+        try type("jobs -l; echo jobs-listed", "Enter")
+        XCTAssertTrue(try waitFor("jobs-listed"), screen())
+        try type("fg", "Enter")
+        usleep(300_000)
+        try type("C-c")
+        try type("echo after-fg $?", "Enter")
+        XCTAssertTrue(try waitFor("after-fg 130"), screen())
+        try type("exit 5", "Enter")
+    }
+}
