@@ -112,7 +112,13 @@ struct RunCommand {
             credentials = UserNamespace.callerCredentials()
         }
 
-        let logger = Logger(level: verbosity >= 2 ? .debug : verbosity == 1 ? .info : .warning) { record in
+        let level: LogLevel
+        switch verbosity {
+        case 0: level = .warning
+        case 1: level = .info
+        default: level = .debug
+        }
+        let logger = Logger(level: level) { record in
             let pid = record.pid.map { "[pid \($0)] " } ?? ""
             printError("\(pid)\(record.message)")
         }

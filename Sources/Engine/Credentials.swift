@@ -259,11 +259,11 @@ public struct Credentials: Hashable, Sendable {
 
     // MARK: - Capability fix-ups
 
-    /// `cap_emulate_setxuid` from security/commoncap.c, which runs after
-    /// setuid, setreuid and setresuid unless `SECURE_NO_SETUID_FIXUP` is set:
-    /// leaving uid 0 in all of real, effective and saved clears the
+    /// Applies `cap_emulate_setxuid` from security/commoncap.c, which runs
+    /// after setuid, setreuid and setresuid unless `SECURE_NO_SETUID_FIXUP`
+    /// is set. Leaving uid 0 in all of real, effective and saved clears the
     /// permitted and effective sets (unless `SECURE_KEEP_CAPS`) and the
-    /// ambient set; an effective uid leaving 0 clears the effective set, and
+    /// ambient set. An effective uid leaving 0 clears the effective set, and
     /// one returning to 0 restores it from the permitted set.
     private mutating func fixCapabilitiesAfterUIDChange(from old: Credentials) {
         guard !old.securebits.contains(.noSetUIDFixup) else { return }

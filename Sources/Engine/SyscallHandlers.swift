@@ -287,10 +287,10 @@ public struct SyscallHandlers: Sendable {
 
     // MARK: - chown
 
-    /// The chown family: an id the namespace maps goes to the kernel as it
-    /// is; an unmapped one, which the kernel would refuse with EINVAL,
-    /// becomes -1 ("unchanged"), so the kernel still checks the path, the
-    /// descriptor, the flags and the permissions and returns its own error
+    /// Handles the chown family. An id the namespace maps goes to the kernel
+    /// as it is. An unmapped one, which the kernel would reject with EINVAL,
+    /// becomes -1 ("unchanged"). The kernel still checks the path, the
+    /// descriptor, the flags and the permissions, and returns its own error
     /// where there is one.
     private func chown(uidIndex: Int, arguments: [UInt64], width: IDWidth, credentials: Credentials, pid: ProcessID) -> SyscallAction {
         let gidIndex = uidIndex + 1

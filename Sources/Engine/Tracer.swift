@@ -1,7 +1,7 @@
 import CShims
 import Glibc
 
-/// How the traced command ended.
+/// The end of the traced command: its wait status, or why it never started.
 public struct TraceOutcome: Sendable {
     /// The command's wait status, as waitpid(2) returned it.
     public let waitStatus: Int32

@@ -1,6 +1,6 @@
 /* A thread other than the leader changes its own uids with the raw system
- * call (only that thread changes, since the kernel keeps credentials per
- * thread) and then executes `id -u -r`: the new program runs with the
+ * call, which changes only that thread because the kernel keeps credentials
+ * per thread. It then executes `id -u -r`. The new program runs with the
  * execing thread's credentials, under the leader's pid. */
 #define _GNU_SOURCE
 #include <pthread.h>
