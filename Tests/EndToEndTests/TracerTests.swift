@@ -119,6 +119,32 @@ final class TracerTests: XCTestCase {
         }
     }
 
+    /// PTRACE_O_EXITKILL: when remainroot dies, even by SIGKILL, every
+    /// tracee is killed instead of running on with its answered calls
+    /// failing with ENOSYS.
+    func testTraceesDieWithRemainroot() throws {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: Harness.remainroot)
+        process.arguments = ["--unshare", "--", "sh", "-c", "sleep 100 & echo $!; wait"]
+        let stdout = Pipe()
+        process.standardOutput = stdout
+        try process.run()
+
+        let line = String(decoding: stdout.fileHandleForReading.availableData, as: UTF8.self)
+        let sleeper = try XCTUnwrap(pid_t(line.trimmingCharacters(in: .whitespacesAndNewlines)), "pid line: \(line)")
+        kill(process.processIdentifier, SIGKILL)
+        process.waitUntilExit()
+
+        var state = "running"
+        for _ in 0..<100 {
+            let status = try? String(contentsOfFile: "/proc/\(sleeper)/status", encoding: .utf8)
+            state = status?.split(separator: "\n").first { $0.hasPrefix("State:") }.map(String.init) ?? "gone"
+            if state == "gone" || state.contains("zombie") { break }
+            usleep(20_000)
+        }
+        XCTAssertTrue(state == "gone" || state.contains("zombie"), "sleep \(sleeper) is still \(state)")
+    }
+
     /// Ctrl-Z in a traced interactive shell stops the foreground job, the
     /// shell reports it, and fg resumes it (ptrace(2), "Group-stop").
     func testJobControlInTracedShell() throws {
