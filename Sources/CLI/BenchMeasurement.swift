@@ -1,0 +1,181 @@
+import Glibc
+
+/// How long and how carefully bench measures: `--quick`, the default, or
+/// `--full`.
+struct BenchSettings {
+    let name: String
+    /// Multiplies every row's time budget.
+    let budgetScale: Double
+    /// Pairs a per-call row runs at least before its medians may count as
+    /// settled, and the same for a whole-command row.
+    let minimumPairs: Int
+    let minimumWholeCommandPairs: Int
+    let maximumPairs: Int
+    /// Unmeasured pairs of a whole-command row, run first.
+    let warmUpPairs: Int
+    /// The medians have settled when adding each of the last two pairs
+    /// moved the median ratio by at most this fraction.
+    let tolerance: Double
+    /// The length of one per-call run, in seconds.
+    let targetRunSeconds: Double
+
+    static let quick = BenchSettings(name: "quick", budgetScale: 0.35, minimumPairs: 3, minimumWholeCommandPairs: 1, maximumPairs: 15,
+                                     warmUpPairs: 0, tolerance: 0.03, targetRunSeconds: 0.05)
+    static let standard = BenchSettings(name: "default", budgetScale: 1, minimumPairs: 5, minimumWholeCommandPairs: 3, maximumPairs: 25,
+                                        warmUpPairs: 1, tolerance: 0.02, targetRunSeconds: 0.1)
+    static let full = BenchSettings(name: "full", budgetScale: 5, minimumPairs: 9, minimumWholeCommandPairs: 7, maximumPairs: 101,
+                                    warmUpPairs: 1, tolerance: 0.01, targetRunSeconds: 0.25)
+}
+
+/// Why a row stopped adding pairs.
+enum BenchStop: String {
+    case settled = "settled"
+    case budget = "time budget"
+    case maximum = "maximum pairs"
+}
+
+/// Everything measured for one row.
+struct BenchRowResult {
+    let name: String
+    let unit: String
+    let displayDivisor: Double
+    var unavailable: String?
+    var notes: [String] = []
+    /// Each side's values, in pair order.
+    var values: [BenchSide: [Double]] = [:]
+    /// Each side's CPU seconds, for whole-command rows.
+    var cpu: [BenchSide: [Double]] = [:]
+    var stop: BenchStop?
+    var seconds = 0.0
+
+    init(name: String, unit: String, displayDivisor: Double, unavailable: String? = nil) {
+        self.name = name
+        self.unit = unit
+        self.displayDivisor = displayDivisor
+        self.unavailable = unavailable
+    }
+
+    var pairs: Int { values[.traced]?.count ?? 0 }
+
+    /// Per-pair ratios `numerator / denominator`, in pair order.
+    func ratios(_ numerator: BenchSide, _ denominator: BenchSide, cpu useCPU: Bool = false) -> [Double] {
+        let source = useCPU ? cpu : values
+        guard let top = source[numerator], let bottom = source[denominator] else { return [] }
+        return zip(top, bottom).map { $0 / $1 }
+    }
+}
+
+/// Runs the pairs of one row: each pair runs every side once, in an order
+/// that rotates from pair to pair so that a slow drift of the machine's
+/// load falls on all sides alike.
+struct BenchMeasurement {
+    let settings: BenchSettings
+    /// Receives a short description of what runs now.
+    let progress: (String) -> Void
+
+    func measure(_ workload: BenchWorkload) throws(BenchError) -> BenchRowResult {
+        var result = BenchRowResult(name: workload.name, unit: workload.unit, displayDivisor: workload.displayDivisor)
+        result.notes = workload.notes
+        let start = Self.now()
+        let budget = workload.budget * settings.budgetScale
+        let minimumPairs = workload.isWholeCommand ? settings.minimumWholeCommandPairs : settings.minimumPairs
+
+        let warmUps = workload.isWholeCommand ? settings.warmUpPairs : 1
+        for round in 0..<warmUps {
+            for side in workload.sides {
+                progress("warm-up\(warmUps > 1 ? " \(round + 1)" : ""), \(side.rawValue) run")
+                try workload.warmUp(side)
+                try Self.checkStopRequest()
+            }
+        }
+
+        var lastPairSeconds = 0.0
+        while true {
+            let pair = result.pairs
+            if pair >= settings.maximumPairs {
+                result.stop = .maximum
+                break
+            }
+            if pair >= 1 && Self.now() - start + lastPairSeconds > budget {
+                result.stop = .budget
+                break
+            }
+
+            let pairStart = Self.now()
+            let order = (0..<workload.sides.count).map { workload.sides[($0 + pair) % workload.sides.count] }
+            var samples: [BenchSide: BenchSample] = [:]
+            for side in order {
+                progress("pair \(pair + 1), \(side.rawValue) run\(Self.describeRatio(result))")
+                samples[side] = try workload.measure(side)
+                try Self.checkStopRequest()
+            }
+            for (side, sample) in samples {
+                result.values[side, default: []].append(sample.value)
+                if let cpu = sample.cpu {
+                    result.cpu[side, default: []].append(cpu)
+                }
+            }
+            lastPairSeconds = Self.now() - pairStart
+
+            if result.pairs >= minimumPairs && isSettled(result, sides: workload.sides) {
+                result.stop = .settled
+                break
+            }
+        }
+        result.seconds = Self.now() - start
+        return result
+    }
+
+    /// Settled: the median traced/native ratio, and traced/floor where
+    /// there is a floor, moved by at most the tolerance with each of the
+    /// last two pairs.
+    func isSettled(_ result: BenchRowResult, sides: [BenchSide]) -> Bool {
+        var series = [result.ratios(.traced, .native)]
+        if sides.contains(.floor) {
+            series.append(result.ratios(.traced, .floor))
+        }
+        return series.allSatisfy { ratios in
+            guard ratios.count >= 3 else { return false }
+            let latest = median(ratios)
+            let previous = median(Array(ratios.dropLast()))
+            let beforeThat = median(Array(ratios.dropLast(2)))
+            return abs(latest - previous) <= settings.tolerance * latest && abs(latest - beforeThat) <= settings.tolerance * latest
+        }
+    }
+
+    static func describeRatio(_ result: BenchRowResult) -> String {
+        let ratios = result.ratios(.traced, .native)
+        guard !ratios.isEmpty else { return "" }
+        return ", traced/native so far \(formatSignificant(median(ratios), digits: 3))"
+    }
+
+    static func checkStopRequest() throws(BenchError) {
+        if let signal = BenchProcess.stopRequest {
+            throw BenchError(message: "stopped by signal \(signal)")
+        }
+    }
+
+    static func now() -> Double {
+        var time = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &time)
+        return Double(time.tv_sec) + Double(time.tv_nsec) / 1e9
+    }
+}
+
+/// The median; the mean of the middle two for an even count.
+func median(_ values: [Double]) -> Double {
+    guard !values.isEmpty else { return .nan }
+    let sorted = values.sorted()
+    let middle = sorted.count / 2
+    return sorted.count % 2 == 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2
+}
+
+/// Formats with `digits` significant digits, as `%.*g` would but without
+/// an exponent for the magnitudes bench prints.
+func formatSignificant(_ value: Double, digits: Int) -> String {
+    guard value.isFinite else { return "-" }
+    guard value != 0 else { return "0" }
+    let magnitude = Int(floor(log10(abs(value))))
+    let decimals = max(0, digits - 1 - magnitude)
+    return formatFixed(value, decimals: decimals)
+}
