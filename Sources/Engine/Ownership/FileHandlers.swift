@@ -300,6 +300,10 @@ struct FileCallContext {
                 "a device created by mknod could not be found again from the tracer; it stays a regular file")
             return
         }
+        // TODO: patch d_type in getdents64 results too; directory listings
+        // still call a faked device a regular file.
+        handlers.logger.logGapOnce("device-dtype", pid: pid,
+            "directory listings (getdents d_type) show faked device nodes as regular files, so find -type c or -type b misses them; stat shows the device")
         var record = store.record(of: file) ?? OwnershipRecord()
         record.device = device
         do {
