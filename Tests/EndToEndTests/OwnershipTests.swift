@@ -163,4 +163,146 @@ final class OwnershipTests: XCTestCase {
         XCTAssertEqual(bad.status, 125)
         XCTAssertTrue(bad.standardError.contains("invalid --ownership 'maybe'"), bad.standardError)
     }
+
+    // MARK: - Archives, persistence and interoperability
+
+    /// Lines of `tar -tv` or `cpio -itv` as (mode, uid, gid, size or
+    /// device, name), without the dates the two print differently.
+    private func entries(_ listing: String, cpio: Bool) -> [String] {
+        listing.split(separator: "\n").map { line -> String in
+            var fields = line.split(separator: " ", omittingEmptySubsequences: true).map(String.init)
+            if cpio {
+                // mode links uid gid size-or-"major," [minor] month day time name
+                let mode = fields[0], uid = fields[2], gid = fields[3]
+                var size = fields[4]
+                fields.removeFirst(5)
+                if size.hasSuffix(",") {
+                    size += fields.removeFirst()
+                }
+                return [mode, uid, gid, size, Self.normalizedName(fields[3...].joined(separator: " "))].joined(separator: " ")
+            }
+            // mode uid/gid size-or-"major,minor" date time name
+            let owner = fields[1].split(separator: "/")
+            return [fields[0], String(owner[0]), String(owner[1]), fields[2], Self.normalizedName(fields[5...].joined(separator: " "))].joined(separator: " ")
+        }.sorted()
+    }
+
+    /// tar writes "./etc/" where cpio writes "etc".
+    private static func normalizedName(_ name: String) -> String {
+        var name = name
+        if name.hasPrefix("./") { name.removeFirst(2) }
+        if name.hasSuffix("/") { name.removeLast() }
+        return name.isEmpty ? "." : name
+    }
+
+    func testArchiveRoundTripThroughTarAndCpio() throws {
+        try XCTSkipUnless(Harness.isRoot, "the original archive is made with real owners and devices by real root")
+        try Harness.require("tar", "cpio")
+        let original = try Harness.run(["sh", "-c", """
+            set -e
+            mkdir -p "$work/src/etc" "$work/src/dev" "$work/src/srv/www"
+            echo config >"$work/src/etc/app.conf"; chown 0:4 "$work/src/etc/app.conf"; chmod 640 "$work/src/etc/app.conf"
+            echo page >"$work/src/srv/www/index.html"; chown -R 33:33 "$work/src/srv/www"
+            echo tool >"$work/src/srv/tool"; chown 1000:1000 "$work/src/srv/tool"; chmod 4755 "$work/src/srv/tool"
+            mknod -m 666 "$work/src/dev/null" c 1 3; mknod -m 660 "$work/src/dev/sda" b 8 0; chown 0:6 "$work/src/dev/sda"
+            ln -s ../etc/app.conf "$work/src/srv/link"; chown -h 1000:1000 "$work/src/srv/link"
+            cd "$work/src" && tar --numeric-owner -cf "$work/original.tar" .
+            tar --numeric-owner -tvf "$work/original.tar"
+            """], environment: ["work": work])
+        XCTAssertEqual(original.status, 0, original.standardError)
+
+        let state = "\(work)/state.db"
+        let rebuilt = try traced("""
+            set -e
+            mkdir "$work/out" && cd "$work/out"
+            tar --numeric-owner -xpf "$work/original.tar"
+            tar --numeric-owner -cf "$work/again.tar" .
+            find . | cpio --quiet -o -H newc >"$work/again.cpio"
+            """, options: ["--state", state])
+        XCTAssertEqual(rebuilt.status, 0, rebuilt.standardError)
+
+        let tarListing = try Harness.run(["tar", "--numeric-owner", "-tvf", "\(work)/again.tar"])
+        let cpioListing = try Harness.run(["sh", "-c", "cpio --quiet -itv --numeric-uid-gid <\"$work/again.cpio\""], environment: ["work": work])
+        let expected = entries(original.standardOutput, cpio: false)
+        XCTAssertEqual(expected.count, 11, original.standardOutput)
+        XCTAssertEqual(entries(tarListing.standardOutput, cpio: false), expected)
+
+        // cpio lists symbolic links as "name -> target" and sizes them by
+        // their target's length, as tar lists them with size 0.
+        let cpioEntries = entries(cpioListing.standardOutput, cpio: true).map { line -> String in
+            guard line.hasPrefix("l"), let arrow = line.range(of: " -> ") else { return line }
+            var fields = line[..<arrow.lowerBound].split(separator: " ").map(String.init)
+            fields[3] = "0"
+            return fields.joined(separator: " ") + line[arrow.lowerBound...]
+        }
+        XCTAssertEqual(cpioEntries.count, expected.count, cpioListing.standardOutput)
+        for (cpioLine, tarLine) in zip(cpioEntries, expected) {
+            XCTAssertEqual(cpioLine, tarLine)
+        }
+    }
+
+    /// Every chown that returned to the program before remainroot was
+    /// killed is still recorded, in attributes and in the state file.
+    func testRecordsSurviveKillMidChown() throws {
+        for options in [[String](), ["--ownership=state", "--state", "\(work)/state.db"]] {
+            let tree = "\(work)/tree-\(options.count)"
+            let made = try Harness.run(["sh", "-c", "mkdir -p \"$1\" && cd \"$1\" && seq 10000 | xargs touch", "sh", tree])
+            XCTAssertEqual(made.status, 0, made.standardError)
+
+            let log = "\(work)/chown-\(options.count).log"
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: "/bin/sh")
+            process.arguments = ["-c", "exec \"$0\" --unshare \"$@\" -- stdbuf -oL chown -v -R 1000:1000 \"$TREE\" >\"$LOG\"", Harness.remainroot] + options
+            process.environment = ["TREE": tree, "LOG": log, "PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"]
+            try process.run()
+
+            var lines = 0
+            for _ in 0..<400 {
+                usleep(10_000)
+                lines = (try? String(contentsOfFile: log, encoding: .utf8))?.split(separator: "\n").count ?? 0
+                if lines >= 2000 { break }
+            }
+            kill(process.processIdentifier, SIGKILL)
+            process.waitUntilExit()
+            XCTAssertGreaterThanOrEqual(lines, 2000, "chown -R made too little progress to test")
+
+            let reported = try String(contentsOfFile: log, encoding: .utf8).split(separator: "\n").compactMap { line -> String? in
+                guard let start = line.firstIndex(of: "'"), let end = line.lastIndex(of: "'"), start < end else { return nil }
+                return String(line[line.index(after: start)..<end])
+            }
+            XCTAssertLessThan(reported.count, 10001, "the kill came after chown -R finished")
+            let check = try Harness.run([Harness.remainroot, "--unshare"] + options + ["--", "sh", "-c", "xargs -d '\\n' stat -c '%u:%g' <\"$LIST\" | sort | uniq -c"],
+                                        environment: ["LIST": try listFile(reported)])
+            XCTAssertEqual(check.standardOutput.trimmingCharacters(in: .whitespaces), "\(reported.count) 1000:1000\n", "options \(options): \(check.standardError)")
+        }
+    }
+
+    private func listFile(_ lines: [String]) throws -> String {
+        let path = "\(work)/list-\(UUID().uuidString)"
+        try (lines.joined(separator: "\n") + "\n").write(toFile: path, atomically: true, encoding: .utf8)
+        return path
+    }
+
+    /// umoci unpacks a rootless bundle, remainroot gives a file away, and
+    /// umoci repack writes that owner into the new layer's tar headers.
+    func testUmociRepackSeesTheOwners() throws {
+        try Harness.require("umoci", "python3", "tar")
+        let output = try Harness.run(["sh", "-c", """
+            set -e
+            cd "$work"
+            umoci init --layout img
+            umoci new --image img:base
+            umoci unpack --rootless --image img:base bundle
+            mkdir -p bundle/rootfs/srv && echo x >bundle/rootfs/srv/file
+            "$REMAINROOT" --unshare -- chown 1000:1001 bundle/rootfs/srv/file
+            umoci repack --image img:base bundle
+            layer=$(python3 -c '
+            import json
+            index = json.load(open("img/index.json"))
+            manifest = json.load(open("img/blobs/sha256/" + index["manifests"][0]["digest"].split(":")[1]))
+            print(manifest["layers"][-1]["digest"].split(":")[1])')
+            tar --numeric-owner -tvzf "img/blobs/sha256/$layer" | awk '$NF == "srv/file" {print $2}'
+            """], environment: ["work": work, "REMAINROOT": Harness.remainroot])
+        XCTAssertEqual(output.standardOutput, "1000/1001\n", output.standardError)
+    }
 }
