@@ -101,28 +101,33 @@ public struct SyscallABI: Sendable {
     /// the ABI's stat calls are not answered.
     public let statLayout: StatLayout?
 
-    public init(name: String, auditArch: UInt32, syscalls: [Int64: SyscallEntry], foreignNumberFloor: Int64? = nil, statLayout: StatLayout? = nil) {
+    /// The size in bytes of a pointer, and of each word of the initial
+    /// stack (argc, argv, envp, auxv) that execve builds.
+    public let wordSize: Int
+
+    public init(name: String, auditArch: UInt32, syscalls: [Int64: SyscallEntry], foreignNumberFloor: Int64? = nil, statLayout: StatLayout? = nil, wordSize: Int = 8) {
         self.name = name
         self.auditArch = auditArch
         self.syscalls = syscalls
         self.foreignNumberFloor = foreignNumberFloor
         self.statLayout = statLayout
+        self.wordSize = wordSize
     }
 
     /// Builds the table from the names a backend lists, checking that no
     /// number is given twice.
-    public init(name: String, auditArch: UInt32, numbers: [(Int64, SyscallEntry)], foreignNumberFloor: Int64? = nil, statLayout: StatLayout? = nil) {
+    public init(name: String, auditArch: UInt32, numbers: [(Int64, SyscallEntry)], foreignNumberFloor: Int64? = nil, statLayout: StatLayout? = nil, wordSize: Int = 8) {
         var table: [Int64: SyscallEntry] = [:]
         for (number, entry) in numbers {
             precondition(table[number] == nil, "\(name): syscall number \(number) listed twice")
             table[number] = entry
         }
-        self.init(name: name, auditArch: auditArch, syscalls: table, foreignNumberFloor: foreignNumberFloor, statLayout: statLayout)
+        self.init(name: name, auditArch: auditArch, syscalls: table, foreignNumberFloor: foreignNumberFloor, statLayout: statLayout, wordSize: wordSize)
     }
 
     /// The same ABI with only the calls `include` accepts.
     public func filtered(_ include: (Syscall) -> Bool) -> SyscallABI {
-        SyscallABI(name: name, auditArch: auditArch, syscalls: syscalls.filter { include($0.value.syscall) }, foreignNumberFloor: foreignNumberFloor, statLayout: statLayout)
+        SyscallABI(name: name, auditArch: auditArch, syscalls: syscalls.filter { include($0.value.syscall) }, foreignNumberFloor: foreignNumberFloor, statLayout: statLayout, wordSize: wordSize)
     }
 }
 

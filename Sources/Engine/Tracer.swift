@@ -254,14 +254,26 @@ public final class Tracer<Backend: ArchitectureBackend> {
                 tracees[tracee.pid] = execing
             }
         }
-        execing.credentials.execute()
+        let isSecure = execing.credentials.execute()
         execing.pendingExit = nil
+        rewriteAuxiliaryVector(of: execing, isSecure: isSecure)
 
         if tracee.pid == rootPid && reportFd >= 0 {
             close(reportFd)
             reportFd = -1
         }
         resume(tracee.pid)
+    }
+
+    private func rewriteAuxiliaryVector(of tracee: Tracee<Backend>, isSecure: Bool) {
+        guard let registers = readRegisters(tracee.pid) else { return }
+        let wordSize = backend.abiIndex(of: registers).map { backend.abis[$0].wordSize } ?? 8
+        do {
+            try AuxiliaryVector.rewrite(memory: ProcessMemory(pid: tracee.pid), stackPointer: backend.stackPointer(of: registers),
+                                        wordSize: wordSize, credentials: tracee.credentials, isSecure: isSecure)
+        } catch {
+            logger.log(.warning, pid: tracee.pid, "cannot rewrite the auxiliary vector of the new program: \(error)")
+        }
     }
 
     // MARK: - System calls
