@@ -51,6 +51,7 @@ public final class OwnershipStore: Sendable {
     private let keyed: KeyedOwnershipStore
     private let keyedIsPersistent: Bool
     private let logger: Logger
+    private let rootsDiffer = Atomic<Bool>(false)
 
     /// `keyed` is the state file's store; without one, records that cannot
     /// go into attributes last only for this run.
@@ -59,6 +60,18 @@ public final class OwnershipStore: Sendable {
         self.keyed = stateStore ?? MemoryOwnershipStore()
         self.keyedIsPersistent = stateStore != nil
         self.logger = logger
+    }
+
+    /// Whether some tracee may have another root directory or mount
+    /// namespace than the tracer, after a chroot, pivot_root, unshare or
+    /// setns, or a child created in a new mount namespace. Once set, every
+    /// path is resolved through the tracee's own /proc/PID/root.
+    public var rootsMayDiffer: Bool {
+        rootsDiffer.load(ordering: .relaxed)
+    }
+
+    public func noteRootsMayDiffer() {
+        rootsDiffer.store(true, ordering: .relaxed)
     }
 
     private func usesAttributes(_ file: OpenedFile) -> Bool {
