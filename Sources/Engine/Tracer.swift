@@ -229,6 +229,7 @@ public final class Tracer<Backend: ArchitectureBackend> {
         if case .success = result {
             let child = ProcessID(pid_t(truncatingIfNeeded: message))
             tracees[child] = Tracee(pid: child, credentials: parent.credentials)
+            handlers.ownership?.checkMountNamespace(of: child)
             if let status = earlyStops.removeValue(forKey: child) {
                 dispatch(child, status)
             }

@@ -74,6 +74,17 @@ public final class OwnershipStore: Sendable {
         rootsDiffer.store(true, ordering: .relaxed)
     }
 
+    /// Notes a new task created in another mount namespace (clone with
+    /// CLONE_NEWNS, which the filter cannot see in clone3's arguments).
+    public func checkMountNamespace(of pid: ProcessID) {
+        guard !rootsMayDiffer else { return }
+        let theirs = SystemCalls.readLink("/proc/\(pid.rawValue)/ns/mnt")
+        let ours = SystemCalls.readLink("/proc/self/ns/mnt")
+        if theirs == nil || theirs != ours {
+            noteRootsMayDiffer()
+        }
+    }
+
     private func usesAttributes(_ file: OpenedFile) -> Bool {
         mode == .xattr && file.acceptsUserAttributes
     }
