@@ -107,13 +107,13 @@ int shim_file_status(int fd, struct shim_file_status *status) {
     return 0;
 }
 
-int shim_filesystem_status(int fd, int64_t *type, int *read_only) {
+int shim_filesystem_status(int fd, int64_t *type, int *mount_flags) {
     struct statfs filesystem;
     if (fstatfs(fd, &filesystem) == -1) {
         return -errno;
     }
     *type = filesystem.f_type;
-    *read_only = (filesystem.f_flags & ST_RDONLY) != 0;
+    *mount_flags = ((filesystem.f_flags & ST_RDONLY) ? 1 : 0) | ((filesystem.f_flags & ST_NOSUID) ? 2 : 0);
     return 0;
 }
 

@@ -255,7 +255,8 @@ public final class Tracer<Backend: ArchitectureBackend> {
                 tracees[tracee.pid] = execing
             }
         }
-        let isSecure = execing.credentials.execute()
+        let setIDs = OwnershipStore.setIDs(ofProgramRunBy: execing.pid, store: handlers.ownership)
+        let isSecure = execing.credentials.execute(setUserID: setIDs.uid, setGroupID: setIDs.gid)
         execing.pendingExit = nil
         rewriteAuxiliaryVector(of: execing, isSecure: isSecure)
 

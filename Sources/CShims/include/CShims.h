@@ -102,8 +102,9 @@ struct shim_file_status {
 };
 int shim_file_status(int fd, struct shim_file_status *status);
 
-// fstatfs(2): the filesystem's f_type, and whether the mount is read-only.
-int shim_filesystem_status(int fd, int64_t *type, int *read_only);
+// fstatfs(2): the filesystem's f_type, and the mount's flags: bit 0 for a
+// read-only mount (ST_RDONLY), bit 1 for nosuid (ST_NOSUID).
+int shim_filesystem_status(int fd, int64_t *type, int *mount_flags);
 
 // fchownat(fd, "", uid, gid, AT_EMPTY_PATH): the real chown of the file.
 int shim_chown_descriptor(int fd, uint32_t uid, uint32_t gid);

@@ -44,11 +44,16 @@ public final class OpenedFile {
         filesystem()?.readOnly ?? false
     }
 
-    private func filesystem() -> (type: Int64, readOnly: Bool)? {
+    /// Whether the file's mount ignores set-user-ID bits (`nosuid`).
+    public var isOnNoSetIDMount: Bool {
+        filesystem()?.noSetID ?? false
+    }
+
+    private func filesystem() -> (type: Int64, readOnly: Bool, noSetID: Bool)? {
         var type: Int64 = 0
-        var readOnly: Int32 = 0
-        guard shim_filesystem_status(descriptor, &type, &readOnly) == 0 else { return nil }
-        return (type, readOnly != 0)
+        var flags: Int32 = 0
+        guard shim_filesystem_status(descriptor, &type, &flags) == 0 else { return nil }
+        return (type, flags & 1 != 0, flags & 2 != 0)
     }
 
     /// Whether `user.*` attributes can exist on this file: the kernel
