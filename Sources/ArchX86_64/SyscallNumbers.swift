@@ -7,9 +7,11 @@ enum X86_64SyscallNumbers {
         (4, SyscallEntry(.stat)),
         (5, SyscallEntry(.fstat)),
         (6, SyscallEntry(.lstat)),
+        (56, SyscallEntry(.clone)),
         (92, SyscallEntry(.chown)),
         (93, SyscallEntry(.fchown)),
         (94, SyscallEntry(.lchown)),
+        (101, SyscallEntry(.ptrace)),
         (102, SyscallEntry(.getuid)),
         (104, SyscallEntry(.getgid)),
         (105, SyscallEntry(.setuid)),
@@ -43,7 +45,9 @@ enum X86_64SyscallNumbers {
         (262, SyscallEntry(.newfstatat)),
         (272, SyscallEntry(.unshare)),
         (308, SyscallEntry(.setns)),
+        (317, SyscallEntry(.seccomp)),
         (332, SyscallEntry(.statx)),
+        (435, SyscallEntry(.clone3)),
     ]
 
     /// `AUDIT_ARCH_X86_64` from <linux/audit.h>: EM_X86_64 (62) with the

@@ -171,15 +171,23 @@ public struct SyscallEntry: Sendable, Hashable {
         self.idWidth = idWidth
     }
 
-    /// For a multiplexing call, the values of its first argument (an `int`)
-    /// that remainroot answers; the seccomp filter lets every other value
-    /// through without a stop. nil traps every call.
-    public var trappedFirstArguments: [UInt32]? {
+    /// Which values of the call's first argument (its low 32 bits) make the
+    /// seccomp filter stop; nil stops every call.
+    public var firstArgumentFilter: ArgumentFilter? {
         switch syscall {
-        case .prctl: return PrctlOption.allCases.map(\.rawValue)
+        case .prctl: return .oneOf(PrctlOption.allCases.map(\.rawValue) + [PrctlOption.setSeccomp])
+        case .clone: return .anyBit(SyscallHandlers.cloneUntraced)
         default: return nil
         }
     }
+}
+
+/// A test of a call's first argument in the seccomp filter.
+public enum ArgumentFilter: Sendable, Hashable {
+    /// Stop when the argument equals one of these.
+    case oneOf([UInt32])
+    /// Stop when the argument has any of these bits set.
+    case anyBit(UInt32)
 }
 
 /// The prctl(2) options that read or change credentials, from
@@ -192,6 +200,10 @@ public enum PrctlOption: UInt32, Sendable, CaseIterable {
     case getSecureBits = 27             // PR_GET_SECUREBITS
     case setSecureBits = 28             // PR_SET_SECUREBITS
     case ambientCapabilities = 47       // PR_CAP_AMBIENT
+
+    /// `PR_SET_SECCOMP`, which installs a filter of the program's own. It
+    /// changes no credential; remainroot only takes note.
+    public static let setSeccomp: UInt32 = 22
 }
 
 /// How wide the uid and gid values of a call are. The 16-bit calls of older
@@ -214,6 +226,7 @@ public enum Syscall: String, Sendable, CaseIterable {
     case stat, fstat, lstat, newfstatat, statx
     case getxattr, lgetxattr, fgetxattr, listxattr, llistxattr, flistxattr
     case chroot, pivot_root, unshare, setns
+    case seccomp, ptrace, clone, clone3
 
     /// The calls that only matter when ownership is recorded; with
     /// `--ownership=off` the filter leaves them to the kernel.
@@ -251,6 +264,12 @@ public enum Syscall: String, Sendable, CaseIterable {
             return "the kernel's result, with remainroot's own attributes hidden"
         case .chroot, .pivot_root, .unshare, .setns:
             return "passed to the kernel; afterwards paths are resolved in each tracee's own root"
+        case .seccomp:
+            return "passed to the kernel; the program's own filters then see no tracer, as without remainroot"
+        case .ptrace:
+            return "passed to the kernel, which refuses a second tracer; logged once"
+        case .clone, .clone3:
+            return "CLONE_UNTRACED is removed, so that every child stays traced"
         }
     }
 }

@@ -228,13 +228,15 @@ public final class Tracer<Backend: ArchitectureBackend> {
         }
         if case .success = result {
             let child = ProcessID(pid_t(truncatingIfNeeded: message))
-            tracees[child] = Tracee(pid: child, credentials: parent.credentials)
+            tracees[child] = Tracee(pid: child, credentials: parent.credentials, hasOwnFilter: parent.hasOwnFilter)
             handlers.ownership?.checkMountNamespace(of: child)
             if let status = earlyStops.removeValue(forKey: child) {
                 dispatch(child, status)
             }
         }
-        resume(parent.pid)
+        // A clone whose arguments remainroot rewrote still owes the parent
+        // its syscall-exit stop, where they are put back.
+        resume(parent.pid, request: parent.pendingExit == nil ? SystemCalls.ptraceContinue : SystemCalls.ptraceSyscall)
     }
 
     /// After execve the thread that called it has the thread-group leader's
@@ -251,7 +253,7 @@ public final class Tracer<Backend: ArchitectureBackend> {
         if case .success = result {
             let formerPid = ProcessID(pid_t(truncatingIfNeeded: former))
             if formerPid != tracee.pid, let moved = tracees.removeValue(forKey: formerPid) {
-                execing = Tracee(pid: tracee.pid, credentials: moved.credentials)
+                execing = Tracee(pid: tracee.pid, credentials: moved.credentials, hasOwnFilter: moved.hasOwnFilter)
                 tracees[tracee.pid] = execing
             }
         }
@@ -285,14 +287,22 @@ public final class Tracer<Backend: ArchitectureBackend> {
         guard let registers = readRegisters(pid) else { return }
 
         let number = backend.syscallNumber(of: registers)
+        if tracee.hasOwnFilter && !isOurStop(pid) {
+            // The program's own filter asked for a tracer. Without
+            // remainroot it would have none, and the kernel fails such a
+            // call with ENOSYS (seccomp(2), SECCOMP_RET_TRACE).
+            answer(.failure(.functionNotImplemented), to: tracee, registers: registers)
+            return
+        }
         guard let abiIndex = backend.abiIndex(of: registers),
               let entry = backend.abis[abiIndex].syscalls[number]
         else {
-            // Only a filter of the program's own can trap a call ours does
-            // not list; the kernel runs it.
             logger.log(.debug, pid: pid, "seccomp stop for unlisted syscall \(number), passed to the kernel")
             resume(pid)
             return
+        }
+        if entry.syscall == .seccomp || (entry.syscall == .prctl && UInt32(truncatingIfNeeded: backend.argument(0, of: registers)) == PrctlOption.setSeccomp) {
+            tracee.hasOwnFilter = true
         }
 
         let arguments = (0..<6).map { backend.argument($0, of: registers) }
@@ -307,23 +317,7 @@ public final class Tracer<Backend: ArchitectureBackend> {
             resume(pid)
 
         case .answer(let result):
-            var modified = registers
-            do {
-                try backend.cancelSyscall(in: &modified, registerSets: PtraceRegisterSets(pid: pid))
-            } catch {
-                logFailure(error)
-                return
-            }
-            switch backend.cancelledResultStop {
-            case .entry:
-                backend.setResult(result, in: &modified)
-                guard writeRegisters(modified, pid) else { return }
-                resume(pid)
-            case .exit:
-                guard writeRegisters(modified, pid) else { return }
-                tracee.pendingExit = .writeResult(result)
-                resume(pid, request: SystemCalls.ptraceSyscall)
-            }
+            answer(result, to: tracee, registers: registers)
 
         case .rewriteArguments(let replaced):
             guard rewriteArguments(replaced, in: registers, pid) else { return }
@@ -339,6 +333,39 @@ public final class Tracer<Backend: ArchitectureBackend> {
             tracee.pendingExit = .finish(task, entry: registers)
             resume(pid, request: SystemCalls.ptraceSyscall)
         }
+    }
+
+    /// Skips the call and gives the program `result`.
+    private func answer(_ result: SyscallResult, to tracee: Tracee<Backend>, registers: Backend.Registers) {
+        let pid = tracee.pid
+        var modified = registers
+        do {
+            try backend.cancelSyscall(in: &modified, registerSets: PtraceRegisterSets(pid: pid))
+        } catch {
+            logFailure(error)
+            return
+        }
+        switch backend.cancelledResultStop {
+        case .entry:
+            backend.setResult(result, in: &modified)
+            guard writeRegisters(modified, pid) else { return }
+            resume(pid)
+        case .exit:
+            guard writeRegisters(modified, pid) else { return }
+            tracee.pendingExit = .writeResult(result)
+            resume(pid, request: SystemCalls.ptraceSyscall)
+        }
+    }
+
+    /// Whether remainroot's filter made this seccomp stop: its mark is in
+    /// the event message (SECCOMP_RET_DATA).
+    private func isOurStop(_ pid: ProcessID) -> Bool {
+        var message: UInt = 0
+        let result = withUnsafeMutablePointer(to: &message) {
+            SystemCalls.ptrace(SystemCalls.ptraceGetEventMessage, pid, data: UInt(bitPattern: $0))
+        }
+        guard case .success = result else { return true }
+        return UInt16(truncatingIfNeeded: message) == SeccompFilter.traceMark
     }
 
     private func rewriteArguments(_ replaced: [Int: UInt64], in registers: Backend.Registers, _ pid: ProcessID) -> Bool {
