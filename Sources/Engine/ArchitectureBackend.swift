@@ -1,7 +1,8 @@
 /// Everything remainroot needs to know about one CPU. The engine is generic
-/// over this protocol and contains no `#if arch`; adding a CPU means one new
+/// over this protocol and contains no `#if arch`. Adding a CPU means one new
 /// module whose type conforms to it, and one line where the CLI picks the
-/// host's backend.
+/// host's backend; PORTING.md lists the kernel facts to look up and the
+/// tests that show when a port is done.
 ///
 /// Every requirement is called only by the worker thread that owns the
 /// stopped tracee whose registers are passed in, and only at the stop named
