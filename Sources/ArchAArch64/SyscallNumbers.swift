@@ -1,12 +1,22 @@
 import Engine
 
 /// The AArch64 system-call numbers remainroot answers. AArch64 uses the
-/// generic table of include/uapi/asm-generic/unistd.h, which has no chown
-/// and lchown: programs call fchownat instead.
+/// generic table of include/uapi/asm-generic/unistd.h, which has no chown,
+/// lchown, mknod, stat and lstat: programs call fchownat, mknodat and
+/// newfstatat instead.
 enum AArch64SyscallNumbers {
     static let table: [(Int64, SyscallEntry)] = [
+        (8, SyscallEntry(.getxattr)),
+        (9, SyscallEntry(.lgetxattr)),
+        (10, SyscallEntry(.fgetxattr)),
+        (11, SyscallEntry(.listxattr)),
+        (12, SyscallEntry(.llistxattr)),
+        (13, SyscallEntry(.flistxattr)),
+        (33, SyscallEntry(.mknodat)),
         (54, SyscallEntry(.fchownat)),
         (55, SyscallEntry(.fchown)),
+        (79, SyscallEntry(.newfstatat)),
+        (80, SyscallEntry(.fstat)),
         (90, SyscallEntry(.capget)),
         (91, SyscallEntry(.capset)),
         (143, SyscallEntry(.setregid)),
@@ -26,6 +36,7 @@ enum AArch64SyscallNumbers {
         (175, SyscallEntry(.geteuid)),
         (176, SyscallEntry(.getgid)),
         (177, SyscallEntry(.getegid)),
+        (291, SyscallEntry(.statx)),
     ]
 
     /// `AUDIT_ARCH_AARCH64` from <linux/audit.h>: EM_AARCH64 (183) with the
@@ -33,5 +44,17 @@ enum AArch64SyscallNumbers {
     /// `AUDIT_ARCH_ARM` and are left to the kernel.
     static let auditArch: UInt32 = 0xC000_00B7
 
-    static let abi = SyscallABI(name: "aarch64", auditArch: auditArch, numbers: table)
+    /// `struct stat` of include/uapi/asm-generic/stat.h: st_dev and st_ino
+    /// are eight bytes each, then st_mode, st_nlink, st_uid and st_gid of
+    /// four, then st_rdev.
+    static let statLayout = StatLayout(
+        device: .init(offset: 0, width: 8),
+        inode: .init(offset: 8, width: 8),
+        mode: .init(offset: 16, width: 4),
+        uid: .init(offset: 24, width: 4),
+        gid: .init(offset: 28, width: 4),
+        rdev: .init(offset: 32, width: 8)
+    )
+
+    static let abi = SyscallABI(name: "aarch64", auditArch: auditArch, numbers: table, statLayout: statLayout)
 }

@@ -25,8 +25,12 @@ struct KernelHeaders {
             throw XCTSkip("\(unistdPath) is missing; Scripts/setup installs the kernel headers of every CPU")
         }
         var numbers: [String: Int64] = [:]
-        for (name, value) in try Self.defines(inHeader: unistdPath) where name.hasPrefix("__NR_") {
-            if let number = Int64(value) {
+        let defines = try Self.defines(inHeader: unistdPath)
+        for (name, value) in defines where name.hasPrefix("__NR_") {
+            // The generic table names some calls through an alias, such as
+            // `#define __NR_fstat __NR3264_fstat`, defined only where the
+            // CPU has the call.
+            if let number = Int64(value) ?? defines[value].flatMap({ Int64($0) }) {
                 numbers[String(name.dropFirst(5))] = number
             }
         }

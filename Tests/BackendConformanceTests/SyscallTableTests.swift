@@ -40,7 +40,9 @@ final class SyscallTableTests: XCTestCase {
         for abi in abis {
             let numbers = try headers(for: abi).syscallNumbers()
             let listed = Set(abi.syscalls.values.map { abi.kernelName(of: $0) })
-            for syscall in Syscall.allCases {
+            // NOTE: i386 leaves the ownership calls to the kernel (see
+            // I386SyscallNumbers).
+            for syscall in Syscall.allCases where !(abi.name == "i386" && syscall.isOwnershipCall) {
                 for name in [syscall.rawValue, syscall.rawValue + "32"] where numbers[name] != nil {
                     XCTAssertTrue(listed.contains(name), "\(abi.name): __NR_\(name) (\(numbers[name]!)) is not in the table")
                 }

@@ -28,6 +28,35 @@ final class TracerTests: XCTestCase {
         XCTAssertEqual(emulated.standardOutput, native.standardOutput, emulated.standardError)
     }
 
+    func testAuxiliaryVectorCarriesEmulatedIDs() throws {
+        try XCTSkipUnless(Harness.isRoot, "the native oracle needs real root")
+        let program = try Harness.compile("auxv-after-exec")
+        let cases = [
+            ["0", "0", "0", "0", "0", "0"],
+            ["1000", "1000", "1000", "1000", "1000", "1000"],
+            ["1000", "0", "0", "100", "100", "100"],
+            ["0", "1000", "0", "0", "0", "0"],
+            ["1000", "1000", "1000", "100", "5", "5"],
+        ]
+        for ids in cases {
+            let native = try Harness.run([program] + ids)
+            let emulated = try traced([program] + ids)
+            XCTAssertEqual(native.status, 0, native.standardError)
+            XCTAssertEqual(emulated.standardOutput, native.standardOutput, "ids \(ids): \(emulated.standardError)")
+        }
+    }
+
+    func testLoaderSeesTheIDsOfADrop() throws {
+        try Harness.require("python3")
+        let output = try Harness.shell("""
+            $RUN python3 -c '
+            import os
+            os.setgroups([]); os.setresgid(1000, 1000, 1000); os.setresuid(1000, 1000, 1000)
+            os.execvp("env", ["env", "LD_SHOW_AUXV=1", "/bin/true"])' 2>&1 | awk '$1 ~ /^AT_(UID|EUID|GID|EGID):$/ {printf "%s%s ", $1, $2}'
+            """)
+        XCTAssertEqual(output.standardOutput, "AT_UID:1000 AT_EUID:1000 AT_GID:1000 AT_EGID:1000 ")
+    }
+
     func testRefusesOutsideUserNamespace() throws {
         try XCTSkipUnless(Harness.isRoot, "only the initial namespace of real root maps every id")
         let output = try Harness.run([Harness.remainroot, "--", "true"])
