@@ -29,7 +29,9 @@ enum X86_64SyscallNumbers {
         (125, SyscallEntry(.capget)),
         (126, SyscallEntry(.capset)),
         (133, SyscallEntry(.mknod)),
+        (155, SyscallEntry(.pivot_root)),
         (157, SyscallEntry(.prctl)),
+        (161, SyscallEntry(.chroot)),
         (191, SyscallEntry(.getxattr)),
         (192, SyscallEntry(.lgetxattr)),
         (193, SyscallEntry(.fgetxattr)),
@@ -39,6 +41,8 @@ enum X86_64SyscallNumbers {
         (259, SyscallEntry(.mknodat)),
         (260, SyscallEntry(.fchownat)),
         (262, SyscallEntry(.newfstatat)),
+        (272, SyscallEntry(.unshare)),
+        (308, SyscallEntry(.setns)),
         (332, SyscallEntry(.statx)),
     ]
 

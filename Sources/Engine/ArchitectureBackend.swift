@@ -255,13 +255,15 @@ public enum Syscall: String, Sendable, CaseIterable {
     case mknod, mknodat
     case stat, fstat, lstat, newfstatat, statx
     case getxattr, lgetxattr, fgetxattr, listxattr, llistxattr, flistxattr
+    case chroot, pivot_root, unshare, setns
 
     /// The calls that only matter when ownership is recorded; with
     /// `--ownership=off` the filter leaves them to the kernel.
     public var isOwnershipCall: Bool {
         switch self {
         case .mknod, .mknodat, .stat, .fstat, .lstat, .newfstatat, .statx,
-             .getxattr, .lgetxattr, .fgetxattr, .listxattr, .llistxattr, .flistxattr:
+             .getxattr, .lgetxattr, .fgetxattr, .listxattr, .llistxattr, .flistxattr,
+             .chroot, .pivot_root, .unshare, .setns:
             return true
         default:
             return false
@@ -289,6 +291,8 @@ public enum Syscall: String, Sendable, CaseIterable {
             return "the kernel's result, with the recorded owner, type and device number of the file"
         case .getxattr, .lgetxattr, .fgetxattr, .listxattr, .llistxattr, .flistxattr:
             return "the kernel's result, with remainroot's own attributes hidden"
+        case .chroot, .pivot_root, .unshare, .setns:
+            return "passed to the kernel; afterwards paths are resolved in each tracee's own root"
         }
     }
 }

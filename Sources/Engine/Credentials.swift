@@ -318,12 +318,19 @@ public struct Credentials: Hashable, Sendable {
     /// an effective id differs from the real one, or when a task whose real
     /// uid is not 0 gains effective capabilities or more permitted ones
     /// than its ambient set.
+    ///
+    /// `setUserID` and `setGroupID` are the owner and group of a set-user-ID
+    /// or set-group-ID program that the kernel's `bprm_fill_uid` would
+    /// honour; they become the effective ids first.
     @discardableResult
-    public mutating func execute() -> Bool {
+    public mutating func execute(setUserID: UInt32? = nil, setGroupID: UInt32? = nil) -> Bool {
         let old = self
         var raisesEffective = false
 
-        let idChanged = !(egid == old.fsgid || old.groups.contains(egid))
+        if let setUserID { euid = setUserID }
+        if let setGroupID { egid = setGroupID }
+
+        let idChanged = euid != old.euid || !(egid == old.fsgid || old.groups.contains(egid))
         if idChanged {
             ambient = .empty
         }

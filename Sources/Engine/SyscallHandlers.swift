@@ -147,6 +147,10 @@ public struct SyscallHandlers: Sendable {
                 }
                 return chownWithoutRecords(uidIndex: entry.syscall == .fchownat ? 2 : 1, arguments: arguments, width: width, credentials: credentials, pid: pid)
 
+            case .chroot, .pivot_root, .unshare, .setns:
+                ownership?.noteRootsMayDiffer()
+                return .passThrough
+
             case .mknod, .mknodat, .stat, .fstat, .lstat, .newfstatat, .statx,
                  .getxattr, .lgetxattr, .fgetxattr, .listxattr, .llistxattr, .flistxattr:
                 guard let ownership else { return .passThrough }

@@ -229,6 +229,7 @@ public final class Tracer<Backend: ArchitectureBackend> {
         if case .success = result {
             let child = ProcessID(pid_t(truncatingIfNeeded: message))
             tracees[child] = Tracee(pid: child, credentials: parent.credentials)
+            handlers.ownership?.checkMountNamespace(of: child)
             if let status = earlyStops.removeValue(forKey: child) {
                 dispatch(child, status)
             }
@@ -254,7 +255,8 @@ public final class Tracer<Backend: ArchitectureBackend> {
                 tracees[tracee.pid] = execing
             }
         }
-        let isSecure = execing.credentials.execute()
+        let setIDs = OwnershipStore.setIDs(ofProgramRunBy: execing.pid, store: handlers.ownership)
+        let isSecure = execing.credentials.execute(setUserID: setIDs.uid, setGroupID: setIDs.gid)
         execing.pendingExit = nil
         rewriteAuxiliaryVector(of: execing, isSecure: isSecure)
 

@@ -15,6 +15,10 @@ import Glibc
 struct TraceePaths {
     let pid: ProcessID
     let memory: TraceeMemory
+    /// Whether every tracee is known to have the tracer's root directory
+    /// and mount namespace, so that paths resolve from the tracer's own
+    /// root without opening /proc/PID/root.
+    let sharesTracerRoot: Bool
 
     /// `AT_FDCWD`
     static let currentDirectory: Int32 = -100
@@ -65,12 +69,16 @@ struct TraceePaths {
 
         let text = String(decoding: path, as: UTF8.self)
         let descriptor: Int32
-        if path.first == UInt8(ascii: "/") {
+        if path.first == UInt8(ascii: "/") && sharesTracerRoot {
+            descriptor = try openat2(Self.currentDirectory, text, followLastLink: followLastLink, resolve: Self.resolveNoMagicLinks)
+        } else if path.first == UInt8(ascii: "/") {
             let root = try openProcessLink("root")
             defer { close(root) }
             descriptor = try openat2(root, text, followLastLink: followLastLink, resolve: Self.resolveInRoot | Self.resolveNoMagicLinks)
         } else {
-            guard try rootIsTracerRoot() else { throw .unreliable }
+            if !sharesTracerRoot {
+                guard try rootIsTracerRoot() else { throw .unreliable }
+            }
             let base = directory == Self.currentDirectory ? try openProcessLink("cwd") : try openTraceeDescriptor(directory)
             defer { close(base) }
             descriptor = try openat2(base, text, followLastLink: followLastLink, resolve: Self.resolveNoMagicLinks)
