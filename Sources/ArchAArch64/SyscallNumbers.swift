@@ -13,12 +13,15 @@ enum AArch64SyscallNumbers {
         (12, SyscallEntry(.llistxattr)),
         (13, SyscallEntry(.flistxattr)),
         (33, SyscallEntry(.mknodat)),
+        (41, SyscallEntry(.pivot_root)),
+        (51, SyscallEntry(.chroot)),
         (54, SyscallEntry(.fchownat)),
         (55, SyscallEntry(.fchown)),
         (79, SyscallEntry(.newfstatat)),
         (80, SyscallEntry(.fstat)),
         (90, SyscallEntry(.capget)),
         (91, SyscallEntry(.capset)),
+        (97, SyscallEntry(.unshare)),
         (143, SyscallEntry(.setregid)),
         (144, SyscallEntry(.setgid)),
         (145, SyscallEntry(.setreuid)),
@@ -36,6 +39,7 @@ enum AArch64SyscallNumbers {
         (175, SyscallEntry(.geteuid)),
         (176, SyscallEntry(.getgid)),
         (177, SyscallEntry(.getegid)),
+        (268, SyscallEntry(.setns)),
         (291, SyscallEntry(.statx)),
     ]
 
