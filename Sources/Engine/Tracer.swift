@@ -409,8 +409,7 @@ public final class Tracer<Backend: ArchitectureBackend> {
 
     /// Reads the general registers, or nil when the thread vanished.
     private func readRegisters(_ pid: ProcessID) -> Backend.Registers? {
-        withUnsafeTemporaryAllocation(of: Backend.Registers.self, capacity: 1) { buffer -> Backend.Registers? in
-            let raw = UnsafeMutableRawBufferPointer(buffer)
+        withUnsafeTemporaryAllocation(byteCount: backend.registerSetSize, alignment: 16) { raw -> Backend.Registers? in
             raw.initializeMemory(as: UInt8.self, repeating: 0)
             var vector = iovec(iov_base: raw.baseAddress, iov_len: raw.count)
             let result = withUnsafeMutablePointer(to: &vector) {
@@ -420,16 +419,18 @@ public final class Tracer<Backend: ArchitectureBackend> {
                 logFailure(TraceError("PTRACE_GETREGSET", pid: pid, errno: errno))
                 return nil
             }
-            precondition(vector.iov_len == raw.count,
-                "\(backend.machineName) registers are \(raw.count) bytes, the kernel filled \(vector.iov_len)")
-            return raw.load(as: Backend.Registers.self)
+            let filled = UnsafeRawBufferPointer(rebasing: raw[0..<min(vector.iov_len, raw.count)])
+            guard let registers = backend.decodeRegisters(filled) else {
+                preconditionFailure("\(backend.machineName) backend cannot decode the \(vector.iov_len)-byte register set of \(pid): \(Array(filled))")
+            }
+            return registers
         }
     }
 
     /// Writes the general registers; false when the thread vanished.
     private func writeRegisters(_ registers: Backend.Registers, _ pid: ProcessID) -> Bool {
-        var copy = registers
-        return withUnsafeMutableBytes(of: &copy) { raw in
+        var bytes = backend.encodeRegisters(registers)
+        return bytes.withUnsafeMutableBytes { raw in
             var vector = iovec(iov_base: raw.baseAddress, iov_len: raw.count)
             let result = withUnsafeMutablePointer(to: &vector) {
                 SystemCalls.ptrace(SystemCalls.ptraceSetRegisterSet, pid, address: UInt(SystemCalls.registerSetGeneral), data: UInt(bitPattern: $0))
