@@ -11,15 +11,22 @@ final class Tracee<Backend: ArchitectureBackend> {
         /// Write the result of a cancelled call, on CPUs where the kernel
         /// overwrites it after the entry stop.
         case writeResult(SyscallResult)
+        /// Look at the kernel's result, and put back the program's own
+        /// arguments when they were rewritten.
+        case finish(ExitTask, entry: Backend.Registers?)
     }
 
     let pid: ProcessID
     var credentials: Credentials
     var pendingExit: PendingExit?
+    /// Whether the thread installed a seccomp filter of its own (inherited
+    /// by children and kept across execve, as filters are).
+    var hasOwnFilter: Bool
 
-    init(pid: ProcessID, credentials: Credentials) {
+    init(pid: ProcessID, credentials: Credentials, hasOwnFilter: Bool = false) {
         self.pid = pid
         self.credentials = credentials
+        self.hasOwnFilter = hasOwnFilter
     }
 }
 
