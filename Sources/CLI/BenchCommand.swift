@@ -10,10 +10,10 @@ struct BenchCommand {
                remainroot bench --generate DIR
 
         Measures what tracing costs on this machine. Each benchmark runs
-        natively and under `remainroot --unshare` in alternation, both in a
-        new user namespace, until the median ratio settles or the time
-        budget ends, and reports the median, minimum and maximum of each side
-        and the median of the per-pair ratios traced/native. The default run
+        natively and under `remainroot --unshare` in rounds, every run in a
+        new user namespace, until the median ratio settles or the time budget
+        ends, and reports the median, minimum and maximum of each side and
+        the median of the per-round ratios to the native run. The default run
         takes about a minute. Everything is generated in a temporary folder
         that is removed at the end.
 
@@ -25,13 +25,15 @@ struct BenchCommand {
           fork-exec   fork, execute a small program, and exit
           stat        stat of a file chowned to 1000:1000 (needs file
                       ownership tracking)
-          build       make -jJOBS all install of a generated 61-file C project
+          build       make -jJOBS all install of a generated 61-file C project,
+                      traced with file ownership recorded and, to show
+                      the cost of credentials alone, with --ownership=off
           tar         tar -x of a generated archive of 20,000 files with
-                      several owners
+                      several owners, traced as the build is
 
         Options:
-          --quick               Measure for about 20 seconds, with fewer pairs.
-          --full                Measure for about 5 minutes, with more pairs and
+          --quick               Measure for about 20 seconds, with fewer rounds.
+          --full                Measure for about 5 minutes, with more rounds and
                                 a tighter settling tolerance.
           --json                Print the results as one JSON object.
           --only NAME[,NAME]    Run only these benchmarks; may be repeated.

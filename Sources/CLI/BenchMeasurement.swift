@@ -6,32 +6,32 @@ struct BenchSettings {
     let name: String
     /// Multiplies every row's time budget.
     let budgetScale: Double
-    /// Pairs a per-call row runs at least before its medians may count as
+    /// Rounds a per-call row runs at least before its medians may count as
     /// settled, and the same for a whole-command row.
-    let minimumPairs: Int
-    let minimumWholeCommandPairs: Int
-    let maximumPairs: Int
-    /// Unmeasured pairs of a whole-command row, run first.
-    let warmUpPairs: Int
-    /// The medians have settled when adding each of the last two pairs
+    let minimumRounds: Int
+    let minimumWholeCommandRounds: Int
+    let maximumRounds: Int
+    /// Unmeasured rounds of a whole-command row, run first.
+    let warmUpRounds: Int
+    /// The medians have settled when adding each of the last two rounds
     /// moved the median ratio by at most this fraction.
     let tolerance: Double
     /// The length of one per-call run, in seconds.
     let targetRunSeconds: Double
 
-    static let quick = BenchSettings(name: "quick", budgetScale: 0.35, minimumPairs: 3, minimumWholeCommandPairs: 1, maximumPairs: 15,
-                                     warmUpPairs: 0, tolerance: 0.03, targetRunSeconds: 0.05)
-    static let standard = BenchSettings(name: "default", budgetScale: 1, minimumPairs: 5, minimumWholeCommandPairs: 3, maximumPairs: 25,
-                                        warmUpPairs: 1, tolerance: 0.02, targetRunSeconds: 0.1)
-    static let full = BenchSettings(name: "full", budgetScale: 5, minimumPairs: 9, minimumWholeCommandPairs: 7, maximumPairs: 101,
-                                    warmUpPairs: 1, tolerance: 0.01, targetRunSeconds: 0.25)
+    static let quick = BenchSettings(name: "quick", budgetScale: 0.35, minimumRounds: 3, minimumWholeCommandRounds: 1, maximumRounds: 15,
+                                     warmUpRounds: 0, tolerance: 0.03, targetRunSeconds: 0.05)
+    static let standard = BenchSettings(name: "default", budgetScale: 1, minimumRounds: 5, minimumWholeCommandRounds: 3, maximumRounds: 25,
+                                        warmUpRounds: 1, tolerance: 0.02, targetRunSeconds: 0.1)
+    static let full = BenchSettings(name: "full", budgetScale: 5, minimumRounds: 9, minimumWholeCommandRounds: 7, maximumRounds: 101,
+                                    warmUpRounds: 1, tolerance: 0.01, targetRunSeconds: 0.25)
 }
 
-/// Why a row stopped adding pairs.
+/// Why a row stopped adding rounds.
 enum BenchStop: String {
     case settled = "settled"
     case budget = "time budget"
-    case maximum = "maximum pairs"
+    case maximum = "maximum rounds"
 }
 
 /// Everything measured for one row.
@@ -41,7 +41,7 @@ struct BenchRowResult {
     let displayDivisor: Double
     var unavailable: String?
     var notes: [String] = []
-    /// Each side's values, in pair order.
+    /// Each side's values, in round order.
     var values: [BenchSide: [Double]] = [:]
     /// Each side's CPU seconds, for whole-command rows.
     var cpu: [BenchSide: [Double]] = [:]
@@ -55,9 +55,9 @@ struct BenchRowResult {
         self.unavailable = unavailable
     }
 
-    var pairs: Int { values[.traced]?.count ?? 0 }
+    var rounds: Int { values[.traced]?.count ?? 0 }
 
-    /// Per-pair ratios `numerator / denominator`, in pair order.
+    /// Per-round ratios `numerator / denominator`, in round order.
     func ratios(_ numerator: BenchSide, _ denominator: BenchSide, cpu useCPU: Bool = false) -> [Double] {
         let source = useCPU ? cpu : values
         guard let top = source[numerator], let bottom = source[denominator] else { return [] }
@@ -65,8 +65,8 @@ struct BenchRowResult {
     }
 }
 
-/// Runs the pairs of one row: each pair runs every side once, in an order
-/// that rotates from pair to pair so that a slow drift of the machine's
+/// Runs the rounds of one row: each round runs every side once, in an order
+/// that rotates from round to round so that a slow drift of the machine's
 /// load falls on all sides alike.
 struct BenchMeasurement {
     let settings: BenchSettings
@@ -78,34 +78,34 @@ struct BenchMeasurement {
         result.notes = workload.notes
         let start = Self.now()
         let budget = workload.budget * settings.budgetScale
-        let minimumPairs = workload.isWholeCommand ? settings.minimumWholeCommandPairs : settings.minimumPairs
+        let minimumRounds = workload.isWholeCommand ? settings.minimumWholeCommandRounds : settings.minimumRounds
 
-        let warmUps = workload.isWholeCommand ? settings.warmUpPairs : 1
+        let warmUps = workload.isWholeCommand ? settings.warmUpRounds : 1
         for round in 0..<warmUps {
             for side in workload.sides {
-                progress("warm-up\(warmUps > 1 ? " \(round + 1)" : ""), \(side.rawValue) run")
+                progress("warm-up\(warmUps > 1 ? " \(round + 1)" : ""), \(side.title) run")
                 try workload.warmUp(side)
                 try Self.checkStopRequest()
             }
         }
 
-        var lastPairSeconds = 0.0
+        var lastRoundSeconds = 0.0
         while true {
-            let pair = result.pairs
-            if pair >= settings.maximumPairs {
+            let round = result.rounds
+            if round >= settings.maximumRounds {
                 result.stop = .maximum
                 break
             }
-            if pair >= 1 && Self.now() - start + lastPairSeconds > budget {
+            if round >= 1 && Self.now() - start + lastRoundSeconds > budget {
                 result.stop = .budget
                 break
             }
 
-            let pairStart = Self.now()
-            let order = (0..<workload.sides.count).map { workload.sides[($0 + pair) % workload.sides.count] }
+            let roundStart = Self.now()
+            let order = (0..<workload.sides.count).map { workload.sides[($0 + round) % workload.sides.count] }
             var samples: [BenchSide: BenchSample] = [:]
             for side in order {
-                progress("pair \(pair + 1), \(side.rawValue) run\(Self.describeRatio(result))")
+                progress("round \(round + 1), \(side.title) run\(Self.describeRatio(result))")
                 samples[side] = try workload.measure(side)
                 try Self.checkStopRequest()
             }
@@ -115,9 +115,9 @@ struct BenchMeasurement {
                     result.cpu[side, default: []].append(cpu)
                 }
             }
-            lastPairSeconds = Self.now() - pairStart
+            lastRoundSeconds = Self.now() - roundStart
 
-            if result.pairs >= minimumPairs && isSettled(result, sides: workload.sides) {
+            if result.rounds >= minimumRounds && isSettled(result, sides: workload.sides) {
                 result.stop = .settled
                 break
             }
@@ -126,11 +126,11 @@ struct BenchMeasurement {
         return result
     }
 
-    /// Settled: the median traced/native ratio, and traced/floor where
-    /// there is a floor, moved by at most the tolerance with each of the
-    /// last two pairs.
+    /// Settled: the median ratio of every traced side to native, and of
+    /// traced to floor where there is a floor, moved by at most the
+    /// tolerance with each of the last two rounds.
     func isSettled(_ result: BenchRowResult, sides: [BenchSide]) -> Bool {
-        var series = [result.ratios(.traced, .native)]
+        var series = sides.filter { $0 != .native && $0 != .floor }.map { result.ratios($0, .native) }
         if sides.contains(.floor) {
             series.append(result.ratios(.traced, .floor))
         }

@@ -27,12 +27,12 @@ struct BenchReport {
     func table() -> String {
         var lines = [
             "remainroot bench, \(settings.name) run: \(BenchFiles.usableCPUCount()) CPUs, Linux \(Self.kernelRelease()), remainroot \(version), make -j\(jobs), \(date), \(Int(seconds.rounded())) s",
-            "Native and traced runs alternate, each in a new user namespace; traced runs are `remainroot --unshare`.",
-            "Values: median, min and max of the runs. Ratios: median of the per-pair ratios.",
+            "Each round runs every side once, in rotating order, each run in a new user namespace; traced runs are `remainroot --unshare`.",
+            "Values: median, min and max of the runs. Ratios: median of the per-round ratios.",
             "",
         ]
 
-        var cells: [[String]] = [["benchmark", "unit", "side", "median", "min", "max", "traced vs. others", "pairs", "stopped"]]
+        var cells: [[String]] = [["benchmark", "unit", "side", "median", "min", "max", "ratio", "rounds", "stopped"]]
         for row in rows {
             if let reason = row.unavailable {
                 cells.append([row.name, reason])
@@ -46,22 +46,22 @@ struct BenchReport {
                     guard let values = metric.values[side], !values.isEmpty else { continue }
                     let isFirstLine = side == .native
                     var comparison = ""
-                    if side == .traced {
-                        comparison = "\(Self.ratioText(median(row.ratios(.traced, .native, cpu: metric.isCPU))))x native"
-                        if row.values[.floor] != nil && !metric.isCPU {
-                            comparison += ", \(Self.ratioText(median(row.ratios(.traced, .floor))))x floor"
-                        }
+                    if side != .native {
+                        comparison = "\(Self.ratioText(median(row.ratios(side, .native, cpu: metric.isCPU))))x native"
                     }
-                    let showsRowFacts = metricIndex == 0 && side == .traced
+                    if side == .floor && !metric.isCPU {
+                        comparison += "; traced/floor \(Self.ratioText(median(row.ratios(.traced, .floor))))"
+                    }
+                    let showsRowFacts = metricIndex == 0 && isFirstLine
                     cells.append([
-                        metricIndex == 0 && isFirstLine ? row.name : "",
+                        showsRowFacts ? row.name : "",
                         isFirstLine ? metric.unit : "",
-                        side.rawValue,
+                        side.title,
                         display(median(values), row),
                         display(values.min() ?? .nan, row),
                         display(values.max() ?? .nan, row),
                         comparison,
-                        showsRowFacts ? String(row.pairs) : "",
+                        showsRowFacts ? String(row.rounds) : "",
                         showsRowFacts ? row.stop?.rawValue ?? "" : "",
                     ])
                 }
@@ -133,7 +133,7 @@ struct BenchReport {
         }
         object.add("available", raw: "true")
         object.add("unit", string: row.displayDivisor == 1000 ? "ns" : row.unit)
-        object.add("pairs", number: Double(row.pairs))
+        object.add("rounds", number: Double(row.rounds))
         object.add("stopped", string: row.stop?.rawValue ?? "")
         object.add("seconds", number: row.seconds)
         for side in BenchSide.allCases {
@@ -141,9 +141,13 @@ struct BenchReport {
                 object.add(side.rawValue, raw: Self.summaryJSON(values))
             }
         }
-        object.add("ratio", raw: Self.summaryJSON(row.ratios(.traced, .native)))
+        var ratios = JSONObject(indent: false)
+        for side in BenchSide.allCases where side != .native && row.values[side] != nil {
+            ratios.add(side.rawValue, raw: Self.summaryJSON(row.ratios(side, .native)))
+        }
+        object.add("ratio_to_native", raw: ratios.text)
         if row.values[.floor] != nil {
-            object.add("floor_ratio", raw: Self.summaryJSON(row.ratios(.traced, .floor)))
+            object.add("traced_to_floor", raw: Self.summaryJSON(row.ratios(.traced, .floor)))
         }
         if !row.cpu.isEmpty {
             var cpu = JSONObject(indent: false)
@@ -152,7 +156,11 @@ struct BenchReport {
                     cpu.add(side.rawValue, raw: Self.summaryJSON(values))
                 }
             }
-            cpu.add("ratio", raw: Self.summaryJSON(row.ratios(.traced, .native, cpu: true)))
+            var cpuRatios = JSONObject(indent: false)
+            for side in BenchSide.allCases where side != .native && row.cpu[side] != nil {
+                cpuRatios.add(side.rawValue, raw: Self.summaryJSON(row.ratios(side, .native, cpu: true)))
+            }
+            cpu.add("ratio_to_native", raw: cpuRatios.text)
             object.add("cpu_seconds", raw: cpu.text)
         }
         object.add("notes", raw: "[" + row.notes.map(JSONObject.quote).joined(separator: ", ") + "]")
