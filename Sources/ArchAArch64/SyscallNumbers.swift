@@ -41,6 +41,10 @@ enum AArch64SyscallNumbers {
         (177, SyscallEntry(.getegid)),
         (268, SyscallEntry(.setns)),
         (291, SyscallEntry(.statx)),
+        (117, SyscallEntry(.ptrace)),
+        (220, SyscallEntry(.clone)),
+        (277, SyscallEntry(.seccomp)),
+        (435, SyscallEntry(.clone3)),
     ]
 
     /// `AUDIT_ARCH_AARCH64` from <linux/audit.h>: EM_AARCH64 (183) with the

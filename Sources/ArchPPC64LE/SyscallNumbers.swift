@@ -45,6 +45,10 @@ enum PPC64LESyscallNumbers {
         (291, SyscallEntry(.newfstatat)),
         (350, SyscallEntry(.setns)),
         (383, SyscallEntry(.statx)),
+        (26, SyscallEntry(.ptrace)),
+        (120, SyscallEntry(.clone)),
+        (358, SyscallEntry(.seccomp)),
+        (435, SyscallEntry(.clone3)),
     ]
 
     /// `AUDIT_ARCH_PPC64LE` from <linux/audit.h>: EM_PPC64 (21) with the
