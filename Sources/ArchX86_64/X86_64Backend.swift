@@ -33,6 +33,12 @@ public struct X86_64Backend: ArchitectureBackend {
         return I386RegisterLayout.encode(registers)
     }
 
+    /// Up to orig_rax (orig_eax for an i386 task), which every argument
+    /// register and rax precede. The rest, rip to gs, stays as it is.
+    public func syscallRegisterByteCount(of registers: X86_64Registers) -> Int {
+        registers.isSixtyFourBitMode ? MemoryLayout<X86_64Registers>.offset(of: \.orig_rax)! + 8 : I386RegisterLayout.syscallRegisterByteCount
+    }
+
     /// The ABI by the code segment, as the kernel picks the register set.
     ///
     /// NOTE: a 64-bit program that executes `int $0x80` makes an i386 call
