@@ -1,5 +1,5 @@
-// floor-tracer: the least a tracer must do to answer getuid(2) from user
-// space, as a floor for remainroot's cost per shimmed call.
+// floor-tracer: the least a tracer must do to return its own value for
+// getuid(2), as a floor for remainroot's cost per shimmed call.
 //
 // Usage: floor-tracer [-u UID] COMMAND [ARG...]
 //

@@ -12,7 +12,8 @@ struct BenchArchive {
     /// maps none of the others.
     static let severalOwners: [(uid: UInt32, gid: UInt32)] = [(0, 0), (1000, 1000), (33, 33), (65534, 65534), (1001, 100)]
 
-    /// The archive's bytes, with the entries given to `owners` in turn.
+    /// Returns the archive's bytes, with the entries given to `owners` in
+    /// turn.
     static func bytes(owners: [(uid: UInt32, gid: UInt32)]) -> [UInt8] {
         var archive: [UInt8] = []
         archive.reserveCapacity(fileCount * 1024)
@@ -38,7 +39,7 @@ struct BenchArchive {
         return archive
     }
 
-    /// One 512-byte ustar header block.
+    /// Returns one 512-byte ustar header block.
     static func header(name: String, mode: Int, owner: (uid: UInt32, gid: UInt32), size: Int, type: UInt8) -> [UInt8] {
         var block = [UInt8](repeating: 0, count: 512)
         func put(_ text: String, at offset: Int) {
@@ -72,8 +73,8 @@ struct BenchArchive {
         return block
     }
 
-    /// A file's text padded to whole blocks: lines that name the file, so
-    /// that no two files are alike.
+    /// Returns a file's text padded to whole blocks: lines that name the
+    /// file, so that no two files are alike.
     static func content(index: Int, size: Int) -> [UInt8] {
         let line = Array("file \(index) of the remainroot tar benchmark\n".utf8)
         var bytes: [UInt8] = []

@@ -1,12 +1,13 @@
 import Glibc
 
 /// The C project of the build benchmark, byte for byte what
-/// `Benchmarks/generate-c-project` writes for the same seed: one file of
-/// shared helpers, 48 library modules and 3 programs of 4 files each (61 C
-/// files), 52 headers, and a Makefile whose `install` target gives the
-/// installed files to INSTALL_OWNER:INSTALL_GROUP. `remainroot bench` runs
-/// on machines without the repository or Python, so the generator lives
-/// here too; the end-to-end tests check that both write the same files.
+/// `Benchmarks/generate-c-project` writes for the same seed. It has one
+/// file of shared helpers, 48 library modules and 3 programs of 4 files
+/// each (61 C files), 52 headers, and a Makefile whose `install` target
+/// gives the installed files to INSTALL_OWNER:INSTALL_GROUP.
+/// `remainroot bench` runs on machines without the repository or Python, so
+/// the generator lives here too, and the end-to-end tests check that both
+/// write the same files.
 struct BenchCProject {
     static let moduleCount = 48
     static let programs: [(name: String, modules: Range<Int>)] = [
@@ -91,7 +92,7 @@ struct BenchCProject {
             """
     }
 
-    /// A random C expression over the doubles a, b and c.
+    /// Returns a random C expression over the doubles a, b and c.
     static func arithmeticExpression(_ random: inout PythonRandom, depth: Int) -> String {
         if depth == 0 {
             // Python builds the list before it chooses, so the constant is
@@ -506,7 +507,7 @@ struct PythonRandom {
         state[0] = 0x8000_0000
     }
 
-    /// The next tempered 32-bit output (`genrand_uint32`).
+    /// Returns the next tempered 32-bit output (`genrand_uint32`).
     mutating func next() -> UInt32 {
         if index >= 624 {
             regenerate()

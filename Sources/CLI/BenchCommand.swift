@@ -57,8 +57,8 @@ struct BenchCommand {
 
     static let benchmarkNames = ["getuid", "getpid", "fork", "fork-exec", "stat", "build", "tar"]
 
-    /// The stat calls whose answer ownership tracking changes. The row
-    /// runs once the host backend traps one of them.
+    /// The stat calls whose result ownership tracking changes. The stat
+    /// row runs when the host backend traps one of them.
     static let statSyscallNames: Set<String> = ["stat", "lstat", "fstat", "newfstatat", "statx"]
 
     var settings = BenchSettings.standard
@@ -267,8 +267,7 @@ struct BenchSession {
             report.notes.append("Floor tracer: not available, \(floorTracerMissing).")
         }
         return BenchContext(directory: directory, remainroot: remainroot, helper: helper, floorTracer: floorTracer,
-                            floorTracerMissing: floorTracerMissing, trueProgram: BenchFiles.findExecutable("true"),
-                            jobs: jobs, settings: settings)
+                            trueProgram: BenchFiles.findExecutable("true"), jobs: jobs, settings: settings)
     }
 
     private func compile(_ source: String, name: String, compiler: String) throws(BenchError) -> String {
@@ -287,7 +286,8 @@ struct BenchSession {
         return ["cc", "gcc", "clang"].lazy.compactMap { BenchFiles.findExecutable($0) }.first
     }
 
-    /// The workload of row `name`, or nil after recording why it cannot run.
+    /// Returns the workload of row `name`, or records why the row cannot
+    /// run here and returns nil.
     private mutating func workload(_ name: String, context: BenchContext) throws(BenchError) -> BenchWorkload? {
         let floorSides: [BenchSide] = context.floorTracer == nil ? [.native, .traced] : [.native, .traced, .floor]
         switch name {

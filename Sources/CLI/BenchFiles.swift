@@ -111,7 +111,8 @@ enum BenchFiles {
         access(path, F_OK) == 0
     }
 
-    /// The first executable called `name` in PATH, as a shell would find it.
+    /// Returns the first executable called `name` in PATH, as a shell would
+    /// find it.
     static func findExecutable(_ name: String) -> String? {
         if name.contains("/") {
             return access(name, X_OK) == 0 ? name : nil
@@ -126,7 +127,7 @@ enum BenchFiles {
         return nil
     }
 
-    /// The path of the running remainroot binary.
+    /// Returns the path of the running remainroot binary.
     static func ownExecutable() -> String? {
         var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
         let length = readlink("/proc/self/exe", &buffer, buffer.count - 1)
@@ -135,8 +136,8 @@ enum BenchFiles {
         return string(fromBuffer: buffer)
     }
 
-    /// The number of CPUs this process may run on, which is what `nproc`
-    /// prints: the bits of the Cpus_allowed mask in /proc/self/status.
+    /// Returns the number of CPUs this process may run on, as `nproc`
+    /// prints it: the bits set in the Cpus_allowed mask of /proc/self/status.
     static func usableCPUCount() -> Int {
         let status = read("/proc/self/status") ?? ""
         let line = status.split(separator: "\n").first { $0.hasPrefix("Cpus_allowed:") }
@@ -145,7 +146,7 @@ enum BenchFiles {
         return count > 0 ? count : max(sysconf(Int32(_SC_NPROCESSORS_ONLN)), 1)
     }
 
-    /// The text of a NUL-terminated C buffer.
+    /// Returns the text of a NUL-terminated C buffer.
     static func string(fromBuffer buffer: [CChar]) -> String {
         String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }

@@ -27,7 +27,7 @@ struct BenchSettings {
                                     warmUpRounds: 1, tolerance: 0.01, targetRunSeconds: 0.25)
 }
 
-/// Why a row stopped adding rounds.
+/// The reason a row stopped adding rounds.
 enum BenchStop: String {
     case settled = "settled"
     case budget = "time budget"
@@ -162,7 +162,8 @@ struct BenchMeasurement {
     }
 }
 
-/// The median; the mean of the middle two for an even count.
+/// Returns the median: the middle value, or the mean of the middle two
+/// for an even count.
 func median(_ values: [Double]) -> Double {
     guard !values.isEmpty else { return .nan }
     let sorted = values.sorted()

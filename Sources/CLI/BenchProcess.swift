@@ -2,14 +2,14 @@ import Engine
 import Glibc
 import Synchronization
 
-/// What one benchmark run cost, as its parent saw it.
+/// The cost of one benchmark run, as its parent measured it.
 struct BenchRunResult {
     /// Seconds from fork to the end of wait4.
     let wall: Double
     /// User plus system seconds of the run's whole process tree, from
     /// wait4's rusage. A traced run includes remainroot's own time.
     let cpu: Double
-    /// What the run wrote to standard output.
+    /// The run's standard output.
     let output: String
 }
 

@@ -104,11 +104,12 @@ int main(int argc, char **argv) {
 
 """#
 
-    /// A copy of Benchmarks/floor-tracer.c, the minimal tracer that answers
-    /// getuid; the end-to-end tests check that the two are the same.
+    /// A copy of Benchmarks/floor-tracer.c, the minimal tracer that returns
+    /// its own value for getuid. The end-to-end tests check that the two are
+    /// the same.
     static let floorTracerSource = #"""
-// floor-tracer: the least a tracer must do to answer getuid(2) from user
-// space, as a floor for remainroot's cost per shimmed call.
+// floor-tracer: the least a tracer must do to return its own value for
+// getuid(2), as a floor for remainroot's cost per shimmed call.
 //
 // Usage: floor-tracer [-u UID] COMMAND [ARG...]
 //

@@ -131,40 +131,38 @@ struct BenchReport {
             object.add("reason", string: reason)
             return object.text
         }
+
         object.add("available", raw: "true")
         object.add("unit", string: row.displayDivisor == 1000 ? "ns" : row.unit)
         object.add("rounds", number: Double(row.rounds))
         object.add("stopped", string: row.stop?.rawValue ?? "")
         object.add("seconds", number: row.seconds)
-        for side in BenchSide.allCases {
-            if let values = row.values[side] {
-                object.add(side.rawValue, raw: Self.summaryJSON(values))
-            }
-        }
-        var ratios = JSONObject(indent: false)
-        for side in BenchSide.allCases where side != .native && row.values[side] != nil {
-            ratios.add(side.rawValue, raw: Self.summaryJSON(row.ratios(side, .native)))
-        }
-        object.add("ratio_to_native", raw: ratios.text)
+        Self.addSides(row.values, ratios: { row.ratios($0, .native) }, to: &object)
         if row.values[.floor] != nil {
             object.add("traced_to_floor", raw: Self.summaryJSON(row.ratios(.traced, .floor)))
         }
+
         if !row.cpu.isEmpty {
             var cpu = JSONObject(indent: false)
-            for side in BenchSide.allCases {
-                if let values = row.cpu[side] {
-                    cpu.add(side.rawValue, raw: Self.summaryJSON(values))
-                }
-            }
-            var cpuRatios = JSONObject(indent: false)
-            for side in BenchSide.allCases where side != .native && row.cpu[side] != nil {
-                cpuRatios.add(side.rawValue, raw: Self.summaryJSON(row.ratios(side, .native, cpu: true)))
-            }
-            cpu.add("ratio_to_native", raw: cpuRatios.text)
+            Self.addSides(row.cpu, ratios: { row.ratios($0, .native, cpu: true) }, to: &cpu)
             object.add("cpu_seconds", raw: cpu.text)
         }
         object.add("notes", raw: "[" + row.notes.map(JSONObject.quote).joined(separator: ", ") + "]")
         return object.text
+    }
+
+    /// Adds a summary of each side's values and, under `ratio_to_native`,
+    /// of each other side's per-round ratios to the native run.
+    private static func addSides(_ values: [BenchSide: [Double]], ratios: (BenchSide) -> [Double], to object: inout JSONObject) {
+        var ratioObject = JSONObject(indent: false)
+        for side in BenchSide.allCases {
+            guard let sideValues = values[side] else { continue }
+            object.add(side.rawValue, raw: summaryJSON(sideValues))
+            if side != .native {
+                ratioObject.add(side.rawValue, raw: summaryJSON(ratios(side)))
+            }
+        }
+        object.add("ratio_to_native", raw: ratioObject.text)
     }
 
     static func summaryJSON(_ values: [Double]) -> String {
@@ -226,7 +224,8 @@ struct JSONObject {
         indent ? "{\n  " + members.joined(separator: ",\n  ") + "\n}" : "{" + members.joined(separator: ", ") + "}"
     }
 
-    /// A number, or null for NaN and infinities, which JSON cannot hold.
+    /// Formats a number, or null for NaN and infinities, which JSON cannot
+    /// hold.
     static func number(_ value: Double) -> String {
         guard value.isFinite else { return "null" }
         if value == value.rounded() && abs(value) < 1e15 {

@@ -1,10 +1,10 @@
 import Engine
 import Glibc
 
-/// How a run is made: natively in a new user namespace; under remainroot
-/// with its default options (`remainroot --unshare`, which records file
-/// ownership); under remainroot with credentials only (`--ownership=off`);
-/// or under the minimal floor tracer in a new user namespace.
+/// How a run is made. A native run and a floor-tracer run start in a new
+/// user namespace. A traced run is `remainroot --unshare` with its default
+/// options, which record file ownership, and a credentials-only run adds
+/// `--ownership=off`.
 enum BenchSide: String, CaseIterable {
     case native
     case traced
@@ -30,7 +30,7 @@ struct BenchSample {
     let cpu: Double?
 }
 
-/// What every workload needs: where things are and how runs start.
+/// The paths and settings every workload uses, and how its runs start.
 struct BenchContext {
     /// The temporary folder; everything bench writes goes under it.
     let directory: String
@@ -39,16 +39,16 @@ struct BenchContext {
     /// The compiled helper program, or nil when remainroot itself runs the
     /// per-call loops because no C compiler was found.
     let helper: String?
-    /// The compiled floor tracer, or nil with the reason it is missing.
+    /// The compiled floor tracer, or nil when it could not be built.
     let floorTracer: String?
-    let floorTracerMissing: String?
     /// `true`, which the fork-exec loop executes when there is no helper.
     let trueProgram: String?
     let jobs: Int
     let settings: BenchSettings
 
-    /// The command line of one run on `side`; `identity` is the
-    /// UID:GID a traced or floor run starts with.
+    /// Returns the command line of one run on `side`, and whether it
+    /// needs a new user namespace. `identity` is the uid and gid a traced
+    /// or floor run starts with.
     func command(_ arguments: [String], side: BenchSide, identity: UInt32? = nil) -> (arguments: [String], newNamespace: Bool) {
         switch side {
         case .native:
@@ -75,8 +75,8 @@ protocol BenchWorkload: AnyObject {
     var name: String { get }
     /// The unit of the displayed values.
     var unit: String { get }
-    /// What a raw value is divided by for display (1000 shows nanoseconds
-    /// as microseconds).
+    /// The divisor from a raw value to the displayed one (1000 shows
+    /// nanoseconds as microseconds).
     var displayDivisor: Double { get }
     var sides: [BenchSide] { get }
     /// Whether runs are whole commands, with CPU time and warm-up rounds,
@@ -89,12 +89,6 @@ protocol BenchWorkload: AnyObject {
     /// Runs that are not measured: they fill caches and size the loops.
     func warmUp(_ side: BenchSide) throws(BenchError)
     func measure(_ side: BenchSide) throws(BenchError) -> BenchSample
-}
-
-/// A row that cannot run here, with the reason.
-struct UnavailableBench {
-    let name: String
-    let reason: String
 }
 
 // MARK: - Per-call rows
@@ -178,11 +172,11 @@ final class PerCallBench: BenchWorkload {
 // MARK: - Whole-command rows
 
 /// `make clean && make -jJOBS all install` of the generated C project.
-/// The native run installs with owner 0:0, which the namespace maps, and
-/// the traced runs with 1000:1000, which it does not: all start the same
-/// processes and make the same chown calls, and only the traced ones need
-/// remainroot for them to succeed. It runs under remainroot twice, with
-/// credentials only and with file ownership recorded.
+/// The native run installs with owner 0:0, which the namespace maps. The
+/// traced runs install with 1000:1000, which it does not map, so only they
+/// need remainroot, but all runs start the same processes and make the same
+/// chown calls. The build runs under remainroot twice, with credentials
+/// only and with file ownership recorded.
 final class BuildBench: BenchWorkload {
     let name = "build"
     let unit = "s"
@@ -226,9 +220,9 @@ final class BuildBench: BenchWorkload {
 }
 
 /// `tar -x` of the generated 20,000-file archive into an empty directory.
-/// The traced run extracts the archive whose entries belong to several
-/// owners; the native run extracts the same archive with every entry
-/// owned by root, so that both restore ownership with the same calls.
+/// The traced runs extract the archive whose entries belong to several
+/// owners. The native run extracts the same archive with every entry owned
+/// by root, so that it restores ownership with the same calls.
 ///
 /// The files are extracted into `outputDirectory`, on tmpfs where there is
 /// one, and removed after each run. On ext4, creating files soon after as

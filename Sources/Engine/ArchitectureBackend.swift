@@ -33,13 +33,13 @@ public protocol ArchitectureBackend: Sendable {
     /// ``decodeRegisters(_:)`` read.
     func encodeRegisters(_ registers: Registers) -> [UInt8]
 
-    /// How many leading bytes of ``encodeRegisters(_:)`` hold every register
-    /// the engine changes at a syscall stop: the number, the arguments and
-    /// the result. The engine writes only these, since the kernel checks and
-    /// stores each register it is given, and the segment and base registers
-    /// that follow on x86_64 are the costly ones. A multiple of the size of
-    /// one register, as `PTRACE_SETREGSET` requires. The default, `Int.max`,
-    /// writes the whole set.
+    /// Returns the number of leading bytes of ``encodeRegisters(_:)`` that
+    /// hold every register the engine changes at a syscall stop: the number,
+    /// the arguments and the result. The engine writes only these, because
+    /// the kernel checks and stores each register it is given, and on x86_64
+    /// the segment and base registers that follow are the costly ones. The
+    /// count is a multiple of one register's size, as `PTRACE_SETREGSET`
+    /// requires. The default, `Int.max`, writes the whole set.
     func syscallRegisterByteCount(of registers: Registers) -> Int
 
     /// The system-call ABIs this CPU runs, the native one first. The seccomp

@@ -14,8 +14,8 @@ final class SyscallRegisterBytesTests: XCTestCase {
         }
     }
 
-    /// A register image in which every field differs, in 64-bit or i386
-    /// mode.
+    /// Returns a register image in which every field differs, in 64-bit or
+    /// i386 mode.
     private func image(sixtyFourBit: Bool) -> X86_64Registers {
         var registers = X86_64Registers()
         withUnsafeMutableBytes(of: &registers) { bytes in
@@ -27,7 +27,8 @@ final class SyscallRegisterBytesTests: XCTestCase {
         return registers
     }
 
-    /// The index of the last byte where the two encodings differ, or nil.
+    /// Returns the index of the last byte where the two encodings differ,
+    /// or nil.
     private func lastDifference(_ before: X86_64Registers, _ after: X86_64Registers) -> Int? {
         zip(backend.encodeRegisters(before), backend.encodeRegisters(after)).enumerated().reversed().first { $0.element.0 != $0.element.1 }?.offset
     }
