@@ -16,6 +16,9 @@ final class Tracee<Backend: ArchitectureBackend> {
     let pid: ProcessID
     var credentials: Credentials
     var pendingExit: PendingExit?
+    /// The trace record of a call the kernel is running, completed at its
+    /// exit stop. Set only while a trace sink is installed.
+    var pendingTrace: PendingTrace?
 
     init(pid: ProcessID, credentials: Credentials) {
         self.pid = pid
