@@ -50,7 +50,9 @@ let package = Package(
         // syscall) and the traced child's async-signal-safe work between fork
         // and execve.
         .target(name: "CShims"),
-        .target(name: "Engine", dependencies: ["CShims"]),
+        // SQLite keeps the records that do not fit in extended attributes.
+        .systemLibrary(name: "CSQLite", providers: [.apt(["libsqlite3-dev"])]),
+        .target(name: "Engine", dependencies: ["CShims", "CSQLite"]),
         .target(name: "ArchX86_64", dependencies: ["Engine"]),
         .executableTarget(
             name: "CLI",

@@ -18,6 +18,20 @@ struct RunCommand {
           -i, --identity UID:GID
                                 Start COMMAND with this uid and gid (and GID as its
                                 only supplementary group) instead of the caller's.
+          --ownership=MODE      Where owners given by chown and devices made by
+                                mknod are recorded, so that stat shows them:
+                                xattr (default) keeps them in each file's
+                                user.rootlesscontainers attribute, which umoci
+                                reads too, and uses the state file only for
+                                files that take no user attributes (symbolic
+                                links); state keeps everything in the state
+                                file; off records nothing and traps no stat
+                                call, the cheapest. Recording makes every
+                                stat-family call stop once.
+          --state FILE          The SQLite state file for records that do not
+                                fit in attributes, kept across runs (as
+                                fakeroot's -s and -i). Without it such records
+                                last only for the run.
           -v, --verbose         Log more to standard error; twice logs every
                                 answered system call.
           --trace               Print one line per system call remainroot
@@ -48,6 +62,8 @@ struct RunCommand {
     var unshare = false
     var identity: (uid: UInt32, gid: UInt32)?
     var verbosity = 0
+    var ownership = OwnershipMode.xattr
+    var statePath: String?
     var trace = false
     var debug = false
     var logFile: String?
@@ -74,6 +90,18 @@ struct RunCommand {
                 identity = try Self.parseIdentity(arguments[index])
             case _ where argument.hasPrefix("--identity="):
                 identity = try Self.parseIdentity(String(argument.dropFirst("--identity=".count)))
+            case "--ownership":
+                index += 1
+                guard index < arguments.count else { throw UsageError(message: "--ownership needs a value: xattr, state or off") }
+                ownership = try Self.parseOwnership(arguments[index])
+            case _ where argument.hasPrefix("--ownership="):
+                ownership = try Self.parseOwnership(String(argument.dropFirst("--ownership=".count)))
+            case "--state":
+                index += 1
+                guard index < arguments.count else { throw UsageError(message: "--state needs a file name") }
+                statePath = arguments[index]
+            case _ where argument.hasPrefix("--state="):
+                statePath = String(argument.dropFirst("--state=".count))
             case "-v", "--verbose":
                 verbosity += 1
             case "-vv":
@@ -98,6 +126,12 @@ struct RunCommand {
         guard !command.isEmpty else {
             throw UsageError(message: "missing command; usage: remainroot [OPTIONS] [--] COMMAND [ARG...]")
         }
+        if ownership == .state && statePath == nil {
+            throw UsageError(message: "--ownership=state needs a state file; add --state FILE")
+        }
+        if ownership == .off && statePath != nil {
+            throw UsageError(message: "--state has no use with --ownership=off; drop one of them")
+        }
         if let logFile {
             guard trace || debug else {
                 throw UsageError(message: "--log-file \(logFile) has nothing to write; add --trace or --debug")
@@ -109,6 +143,13 @@ struct RunCommand {
             throw UsageError(message: "--debug is not available: this remainroot was built without libunwind (REMAINROOT_DEBUG_SUPPORT=0)")
         }
         #endif
+    }
+
+    static func parseOwnership(_ text: String) throws(UsageError) -> OwnershipMode {
+        guard let mode = OwnershipMode(rawValue: text) else {
+            throw UsageError(message: "invalid --ownership '\(text)': expected xattr, state or off")
+        }
+        return mode
     }
 
     static func parseIdentity(_ text: String) throws(UsageError) -> (uid: UInt32, gid: UInt32) {
@@ -170,7 +211,20 @@ struct RunCommand {
 
         let originalMask = SignalForwarder.blockForwardedSignals()
         let request = LaunchRequest(arguments: command, environment: currentEnvironment(), signalMask: originalMask, credentials: credentials)
-        let handlers = SyscallHandlers(userMapping: userMapping, groupMapping: groupMapping, logger: logger, lastCapability: UserNamespace.lastCapability())
+        var store: OwnershipStore?
+        if ownership != .off {
+            var stateStore: KeyedOwnershipStore?
+            if let statePath {
+                do {
+                    stateStore = try SQLiteOwnershipStore(path: statePath)
+                } catch {
+                    printError("cannot open the state file '\(statePath)': \(error.message)")
+                    return ExitStatus.ownFailure
+                }
+            }
+            store = OwnershipStore(mode: ownership, stateStore: stateStore, logger: logger)
+        }
+        let handlers = SyscallHandlers(userMapping: userMapping, groupMapping: groupMapping, logger: logger, lastCapability: UserNamespace.lastCapability(), ownership: store)
         let tracer = Tracer(backend: HostBackend(), handlers: handlers, logger: logger)
         if trace {
             tracer.traceSink = TraceWriter(output: diagnostics)

@@ -48,20 +48,40 @@ enum TraceFormatter {
         let arguments = record.arguments.map(format).joined(separator: ", ")
         let result = format(record.result)
 
-        let origin: String
+        var origin: String
         switch record.disposition {
         case .faked:
             origin = "faked"
-        case .passedToKernel:
+        case .passedToKernel(let replaced, let followUp):
             origin = "passed to the kernel"
-        case .rewritten(let replaced):
-            var passed = record.arguments
-            for (index, argument) in replaced where index < passed.count {
-                passed[index] = argument
+            if !replaced.isEmpty {
+                var passed = record.arguments
+                for (index, argument) in replaced where index < passed.count {
+                    passed[index] = argument
+                }
+                origin += " as \(name)(\(passed.map(format).joined(separator: ", ")))"
             }
-            origin = "passed to the kernel as \(name)(\(passed.map(format).joined(separator: ", ")))"
+            if let followUp {
+                origin += ", then " + describe(followUp)
+            }
         }
         return "[pid \(record.pid)] \(name)(\(arguments)) = \(result) (\(origin))"
+    }
+
+    /// Describes what remainroot does at the exit stop of a call the kernel
+    /// ran.
+    static func describe(_ followUp: ExitTask) -> String {
+        if case .patchStatus(_, _, _, let record) = followUp {
+            var fields: [String] = []
+            if let uid = record.uid { fields.append("uid \(uid)") }
+            if let gid = record.gid { fields.append("gid \(gid)") }
+            if let device = record.device { fields.append("device \(device.attributeText)") }
+            return "the recorded " + fields.joined(separator: ", ") + " patched into the stat buffer"
+        }
+        if case .recordDevice(_, _, let device) = followUp {
+            return "the device \(device.attributeText) recorded for the regular file the kernel created"
+        }
+        return "its result inspected by remainroot"
     }
 
     /// Returns the call's name as `remainroot syscalls` prints it: 16-bit calls of
@@ -84,6 +104,8 @@ enum TraceFormatter {
             return quote(bytes) + (truncated ? "..." : "")
         case .fileDescriptor(let fd):
             return fd == currentDirectory ? "AT_FDCWD" : String(fd)
+        case .mode(let mode):
+            return "0" + String(mode, radix: 8)
         case .pointer(let address):
             return address == 0 ? "NULL" : "0x" + String(address, radix: 16)
         case .capabilityHeader(let version, let pid):

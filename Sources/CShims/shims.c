@@ -2,6 +2,13 @@
 #include "CShims.h"
 
 #include <errno.h>
+#include <linux/openat2.h>
+#include <stdio.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <sys/statvfs.h>
+#include <sys/sysmacros.h>
+#include <sys/xattr.h>
 #include <fcntl.h>
 #include <sys/fsuid.h>
 #include <sys/uio.h>
@@ -67,6 +74,97 @@ int shim_get_securebits(void) {
 
 int shim_unshare_user_namespace(void) {
     return unshare(CLONE_NEWUSER) == -1 ? -errno : 0;
+}
+
+int shim_open_path(int dirfd, const char *path, int no_follow, uint64_t resolve) {
+    struct open_how how = {
+        .flags = O_PATH | O_CLOEXEC | (no_follow ? O_NOFOLLOW : 0),
+        .mode = 0,
+        .resolve = resolve,
+    };
+    long fd;
+    do {
+        fd = syscall(SYS_openat2, dirfd, path, &how, sizeof how);
+    } while (fd == -1 && errno == EAGAIN);
+    return fd == -1 ? -errno : (int)fd;
+}
+
+int shim_file_status(int fd, struct shim_file_status *status) {
+    struct statx buffer;
+    if (statx(fd, "", AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW | AT_STATX_SYNC_AS_STAT,
+              STATX_BASIC_STATS | STATX_BTIME, &buffer) == -1) {
+        return -errno;
+    }
+    struct statfs filesystem;
+    if (fstatfs(fd, &filesystem) == -1) {
+        return -errno;
+    }
+    status->device = makedev(buffer.stx_dev_major, buffer.stx_dev_minor);
+    status->inode = buffer.stx_ino;
+    status->mode = buffer.stx_mode;
+    status->uid = buffer.stx_uid;
+    status->gid = buffer.stx_gid;
+    status->link_count = buffer.stx_nlink;
+    status->size = (int64_t)buffer.stx_size;
+    status->birth_time = (buffer.stx_mask & STATX_BTIME)
+        ? (int64_t)buffer.stx_btime.tv_sec * 1000000000 + buffer.stx_btime.tv_nsec : 0;
+    status->filesystem_type = filesystem.f_type;
+    status->read_only = (filesystem.f_flags & ST_RDONLY) != 0;
+    return 0;
+}
+
+int shim_chown_descriptor(int fd, uint32_t uid, uint32_t gid) {
+    return fchownat(fd, "", uid, gid, AT_EMPTY_PATH) == -1 ? -errno : 0;
+}
+
+static void descriptor_path(int fd, char *path, size_t size) {
+    snprintf(path, size, "/proc/self/fd/%d", fd);
+}
+
+long shim_get_attribute(int fd, const char *name, void *value, size_t size) {
+    char path[64];
+    descriptor_path(fd, path, sizeof path);
+    ssize_t length = getxattr(path, name, value, size);
+    return length == -1 ? -errno : length;
+}
+
+int shim_set_attribute(int fd, const char *name, const void *value, size_t size) {
+    char path[64];
+    descriptor_path(fd, path, sizeof path);
+    return setxattr(path, name, value, size, 0) == -1 ? -errno : 0;
+}
+
+int shim_remove_attribute(int fd, const char *name) {
+    char path[64];
+    descriptor_path(fd, path, sizeof path);
+    return removexattr(path, name) == -1 ? -errno : 0;
+}
+
+long shim_list_attributes(int fd, char *list, size_t size) {
+    char path[64];
+    descriptor_path(fd, path, sizeof path);
+    ssize_t length = listxattr(path, list, size);
+    return length == -1 ? -errno : length;
+}
+
+long shim_descriptor_flags(pid_t pid, int fd) {
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%d/fdinfo/%d", (int)pid, fd);
+    FILE *file = fopen(path, "re");
+    if (file == NULL) {
+        return -errno;
+    }
+    char line[256];
+    long flags = -ENOENT;
+    while (fgets(line, sizeof line, file) != NULL) {
+        unsigned long value;
+        if (sscanf(line, "flags: %lo", &value) == 1) {
+            flags = (long)value;
+            break;
+        }
+    }
+    fclose(file);
+    return flags;
 }
 
 // Everything below runs in the forked child of a multithreaded process, so

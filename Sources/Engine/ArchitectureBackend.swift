@@ -96,22 +96,63 @@ public struct SyscallABI: Sendable {
     /// arch (x86_64's x32 calls carry bit 30) and are left to the kernel.
     public let foreignNumberFloor: Int64?
 
-    public init(name: String, auditArch: UInt32, syscalls: [Int64: SyscallEntry], foreignNumberFloor: Int64? = nil) {
+    /// Where the fields remainroot rewrites lie in this ABI's `struct
+    /// stat`, the one its stat, fstat, lstat and newfstatat fill. nil when
+    /// the ABI's stat calls are not answered.
+    public let statLayout: StatLayout?
+
+    public init(name: String, auditArch: UInt32, syscalls: [Int64: SyscallEntry], foreignNumberFloor: Int64? = nil, statLayout: StatLayout? = nil) {
         self.name = name
         self.auditArch = auditArch
         self.syscalls = syscalls
         self.foreignNumberFloor = foreignNumberFloor
+        self.statLayout = statLayout
     }
 
     /// Builds the table from the names a backend lists, checking that no
     /// number is given twice.
-    public init(name: String, auditArch: UInt32, numbers: [(Int64, SyscallEntry)], foreignNumberFloor: Int64? = nil) {
+    public init(name: String, auditArch: UInt32, numbers: [(Int64, SyscallEntry)], foreignNumberFloor: Int64? = nil, statLayout: StatLayout? = nil) {
         var table: [Int64: SyscallEntry] = [:]
         for (number, entry) in numbers {
             precondition(table[number] == nil, "\(name): syscall number \(number) listed twice")
             table[number] = entry
         }
-        self.init(name: name, auditArch: auditArch, syscalls: table, foreignNumberFloor: foreignNumberFloor)
+        self.init(name: name, auditArch: auditArch, syscalls: table, foreignNumberFloor: foreignNumberFloor, statLayout: statLayout)
+    }
+
+    /// The same ABI with only the calls `include` accepts.
+    public func filtered(_ include: (Syscall) -> Bool) -> SyscallABI {
+        SyscallABI(name: name, auditArch: auditArch, syscalls: syscalls.filter { include($0.value.syscall) }, foreignNumberFloor: foreignNumberFloor, statLayout: statLayout)
+    }
+}
+
+/// The offset and width in bytes of each `struct stat` field remainroot
+/// reads or rewrites, as the CPU's asm/stat.h lays them out.
+public struct StatLayout: Sendable, Equatable {
+    public struct Field: Sendable, Equatable {
+        public let offset: Int
+        public let width: Int
+
+        public init(offset: Int, width: Int) {
+            self.offset = offset
+            self.width = width
+        }
+    }
+
+    public let device: Field
+    public let inode: Field
+    public let mode: Field
+    public let uid: Field
+    public let gid: Field
+    public let rdev: Field
+
+    public init(device: Field, inode: Field, mode: Field, uid: Field, gid: Field, rdev: Field) {
+        self.device = device
+        self.inode = inode
+        self.mode = mode
+        self.uid = uid
+        self.gid = gid
+        self.rdev = rdev
     }
 }
 
@@ -164,6 +205,21 @@ public enum Syscall: String, Sendable, CaseIterable {
     case setfsuid, setfsgid, setgroups
     case capget, capset, prctl
     case chown, fchown, lchown, fchownat
+    case mknod, mknodat
+    case stat, fstat, lstat, newfstatat, statx
+    case getxattr, lgetxattr, fgetxattr, listxattr, llistxattr, flistxattr
+
+    /// The calls that only matter when ownership is recorded; with
+    /// `--ownership=off` the filter leaves them to the kernel.
+    public var isOwnershipCall: Bool {
+        switch self {
+        case .mknod, .mknodat, .stat, .fstat, .lstat, .newfstatat, .statx,
+             .getxattr, .lgetxattr, .fgetxattr, .listxattr, .llistxattr, .flistxattr:
+            return true
+        default:
+            return false
+        }
+    }
 
     /// What remainroot does with the call, for `remainroot syscalls`.
     public var summary: String {
@@ -179,7 +235,13 @@ public enum Syscall: String, Sendable, CaseIterable {
         case .prctl:
             return "the keep-caps, securebits, bounding-set and ambient options are emulated; other options stop nowhere"
         case .chown, .fchown, .lchown, .fchownat:
-            return "passed to the kernel; an id the namespace does not map becomes -1 (unchanged) and the call succeeds"
+            return "checked by the kernel's rules for the emulated identity; mapped ids are applied, unmapped ones recorded"
+        case .mknod, .mknodat:
+            return "a character or block device becomes an empty regular file and its type and number are recorded"
+        case .stat, .fstat, .lstat, .newfstatat, .statx:
+            return "the kernel's result, with the recorded owner, type and device number of the file"
+        case .getxattr, .lgetxattr, .fgetxattr, .listxattr, .llistxattr, .flistxattr:
+            return "the kernel's result, with remainroot's own attributes hidden"
         }
     }
 }

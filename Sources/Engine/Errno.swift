@@ -29,6 +29,18 @@ public struct Errno: Error, Hashable, Sendable, CustomStringConvertible {
     public static let noChildProcesses = Errno(ECHILD)
     /// `ENOSYS`
     public static let functionNotImplemented = Errno(ENOSYS)
+    /// `EBADF`
+    public static let badFileDescriptor = Errno(EBADF)
+    /// `ENAMETOOLONG`
+    public static let nameTooLong = Errno(ENAMETOOLONG)
+    /// `EROFS`
+    public static let readOnlyFileSystem = Errno(EROFS)
+    /// `ENODATA`
+    public static let noData = Errno(ENODATA)
+    /// `ERANGE`
+    public static let resultTooLarge = Errno(ERANGE)
+    /// `EOPNOTSUPP` (also `ENOTSUP`)
+    public static let notSupported = Errno(EOPNOTSUPP)
 
     /// The symbolic name, such as `EPERM`, for logs and traces.
     public var name: String {
@@ -46,7 +58,7 @@ public struct Errno: Error, Hashable, Sendable, CustomStringConvertible {
         EFAULT: "EFAULT", EBUSY: "EBUSY", EEXIST: "EEXIST", ENOTDIR: "ENOTDIR",
         EISDIR: "EISDIR", EINVAL: "EINVAL", EMFILE: "EMFILE", ENOSPC: "ENOSPC",
         EROFS: "EROFS", ERANGE: "ERANGE", ENOSYS: "ENOSYS", ELOOP: "ELOOP",
-        ENAMETOOLONG: "ENAMETOOLONG", EOPNOTSUPP: "EOPNOTSUPP",
+        ENAMETOOLONG: "ENAMETOOLONG", EOPNOTSUPP: "EOPNOTSUPP", ENODATA: "ENODATA",
     ]
 }
 

@@ -21,6 +21,28 @@ public enum SyscallAction: Equatable, Sendable {
     /// Let the kernel run the call with these arguments replaced, then put
     /// the program's own arguments back at the exit stop.
     case rewriteArguments([Int: UInt64])
+    /// Let the kernel run the call, then look at its result at the exit
+    /// stop.
+    case inspectResult(ExitTask)
+    /// Both of the above.
+    case rewriteArgumentsThenInspect([Int: UInt64], ExitTask)
+}
+
+/// Work left for a call's exit stop, after the kernel ran it.
+public enum ExitTask: Equatable, Sendable {
+    /// Rewrite the owner, type and device number in the stat buffer the
+    /// kernel filled, if it still describes the file looked up at entry.
+    case patchStatus(buffer: UInt64, layout: StatusLayout, file: FileKey, record: OwnershipRecord)
+    /// Record the device that mknod asked for on the regular file the
+    /// kernel created instead.
+    case recordDevice(directory: Int32, path: [UInt8], device: FakeDevice)
+}
+
+/// Which structure a stat call fills.
+public enum StatusLayout: Equatable, Sendable {
+    case stat(StatLayout)
+    /// `struct statx`, the same on every CPU.
+    case statx
 }
 
 /// The emulation of each answered call, free of ptrace so that it can be
@@ -32,12 +54,28 @@ public struct SyscallHandlers: Sendable {
     public let logger: Logger
     /// The highest valid capability number, from the running kernel.
     public let lastCapability: Int
+    /// Where recorded owners and devices live; nil with `--ownership=off`.
+    public let ownership: OwnershipStore?
 
-    public init(userMapping: IDMapping, groupMapping: IDMapping, logger: Logger, lastCapability: Int = 40) {
+    public init(userMapping: IDMapping, groupMapping: IDMapping, logger: Logger, lastCapability: Int = 40, ownership: OwnershipStore? = nil) {
         self.userMapping = userMapping
         self.groupMapping = groupMapping
         self.logger = logger
         self.lastCapability = lastCapability
+        self.ownership = ownership
+    }
+
+    /// Whether the seccomp filter must trap `syscall`.
+    public func answers(_ syscall: Syscall) -> Bool {
+        !syscall.isOwnershipCall || ownership != nil
+    }
+
+    /// Finishes an ``ExitTask`` at the call's exit stop: the result to put
+    /// in place of the kernel's, or nil to leave it.
+    public func finish(_ task: ExitTask, result: SyscallResult, credentials: Credentials, memory: TraceeMemory, pid: ProcessID) -> SyscallResult? {
+        guard let ownership else { return nil }
+        let context = FileCallContext(pid: pid, memory: memory, credentials: credentials, store: ownership, handlers: self)
+        return context.finish(task, result: result)
     }
 
     /// Answers one trapped call of thread `pid`. `credentialsOfThread`
@@ -48,6 +86,7 @@ public struct SyscallHandlers: Sendable {
         credentials: inout Credentials,
         memory: TraceeMemory,
         pid: ProcessID,
+        statLayout: StatLayout? = nil,
         credentialsOfThread: (ProcessID) -> Credentials? = { _ in nil }
     ) -> SyscallAction {
         let width = entry.idWidth
@@ -101,10 +140,18 @@ public struct SyscallHandlers: Sendable {
                 let value = try credentials.prctl(option, arguments[1], arguments[2], arguments[3], arguments[4], lastCapability: lastCapability)
                 return .answer(.success(value))
 
-            case .chown, .fchown, .lchown:
-                return chown(uidIndex: 1, arguments: arguments, width: width, credentials: credentials, pid: pid)
-            case .fchownat:
-                return chown(uidIndex: 2, arguments: arguments, width: width, credentials: credentials, pid: pid)
+            case .chown, .fchown, .lchown, .fchownat:
+                if let ownership {
+                    let context = FileCallContext(pid: pid, memory: memory, credentials: credentials, store: ownership, handlers: self)
+                    return try context.chown(entry, arguments: arguments)
+                }
+                return chownWithoutRecords(uidIndex: entry.syscall == .fchownat ? 2 : 1, arguments: arguments, width: width, credentials: credentials, pid: pid)
+
+            case .mknod, .mknodat, .stat, .fstat, .lstat, .newfstatat, .statx,
+                 .getxattr, .lgetxattr, .fgetxattr, .listxattr, .llistxattr, .flistxattr:
+                guard let ownership else { return .passThrough }
+                let context = FileCallContext(pid: pid, memory: memory, credentials: credentials, store: ownership, handlers: self)
+                return try context.handle(entry, arguments: arguments, statLayout: statLayout)
             }
             return .answer(.success(0))
         } catch {
@@ -292,7 +339,7 @@ public struct SyscallHandlers: Sendable {
     /// becomes -1 ("unchanged"). The kernel still checks the path, the
     /// descriptor, the flags and the permissions, and returns its own error
     /// where there is one.
-    private func chown(uidIndex: Int, arguments: [UInt64], width: IDWidth, credentials: Credentials, pid: ProcessID) -> SyscallAction {
+    func chownWithoutRecords(uidIndex: Int, arguments: [UInt64], width: IDWidth, credentials: Credentials, pid: ProcessID) -> SyscallAction {
         let gidIndex = uidIndex + 1
         let uid = Self.id(fromArgument: arguments[uidIndex], width: width)
         let gid = Self.id(fromArgument: arguments[gidIndex], width: width)

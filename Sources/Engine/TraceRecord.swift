@@ -9,7 +9,9 @@ public struct TraceRecord: Sendable, Equatable {
     /// (getresuid's ids, capget's sets) is read after the call.
     public let arguments: [TraceArgument]
     public let disposition: TraceDisposition
-    /// The result the program receives.
+    /// The result the program receives. For a call with a follow-up at the
+    /// exit stop (``TraceDisposition/passedToKernel(replaced:followUp:)``),
+    /// the kernel's result before that follow-up ran.
     public let result: SyscallResult
 
     public init(pid: ProcessID, entry: SyscallEntry, arguments: [TraceArgument], disposition: TraceDisposition, result: SyscallResult) {
@@ -25,10 +27,11 @@ public struct TraceRecord: Sendable, Equatable {
 public enum TraceDisposition: Sendable, Equatable {
     /// remainroot produced the result, and the kernel never ran the call.
     case faked
-    /// The kernel ran the call as the program made it.
-    case passedToKernel
-    /// The kernel ran the call with these arguments, by position, replaced.
-    case rewritten([Int: TraceArgument])
+    /// The kernel ran the call, with the arguments in `replaced` (by
+    /// position; empty for none) changed first. `followUp` is what
+    /// remainroot did at the exit stop, such as patching the owner into a
+    /// stat buffer.
+    case passedToKernel(replaced: [Int: TraceArgument], followUp: ExitTask?)
 }
 
 /// A decoded system-call argument.
@@ -46,6 +49,8 @@ public enum TraceArgument: Sendable, Equatable {
     case path([UInt8], truncated: Bool)
     /// A file descriptor, or `AT_FDCWD` (-100).
     case fileDescriptor(Int32)
+    /// A file mode (type and permission bits), shown in octal.
+    case mode(UInt32)
     /// An address whose contents were not read: NULL, unreadable, or an
     /// output the call did not fill in because it failed.
     case pointer(UInt64)
@@ -69,7 +74,8 @@ public protocol TraceSink: AnyObject {
 struct PendingTrace {
     let entry: SyscallEntry
     let arguments: [UInt64]
-    let replaced: [Int: UInt64]?
+    let replaced: [Int: UInt64]
+    let followUp: ExitTask?
 }
 
 /// Decodes the arguments of the trapped calls for trace records.
@@ -86,8 +92,14 @@ public enum TraceDecoder {
         /// stores; the result is how many.
         case outputIDCount
         case path
+        /// A NUL-terminated string other than a path, such as an extended
+        /// attribute's name.
+        case string
         case fileDescriptor
         case flags
+        case mode
+        /// A buffer whose contents the record leaves out (a stat buffer).
+        case address
         case capabilityHeader
         case inputCapabilitySets
         case outputCapabilitySets
@@ -116,11 +128,24 @@ public enum TraceDecoder {
         .lchown: [.path, .id, .id],
         .fchown: [.fileDescriptor, .id, .id],
         .fchownat: [.fileDescriptor, .path, .id, .id, .flags],
+        .mknod: [.path, .mode, .flags],
+        .mknodat: [.fileDescriptor, .path, .mode, .flags],
+        .stat: [.path, .address],
+        .lstat: [.path, .address],
+        .fstat: [.fileDescriptor, .address],
+        .newfstatat: [.fileDescriptor, .path, .address, .flags],
+        .statx: [.fileDescriptor, .path, .flags, .flags, .address],
+        .getxattr: [.path, .string, .address, .integer],
+        .lgetxattr: [.path, .string, .address, .integer],
+        .fgetxattr: [.fileDescriptor, .string, .address, .integer],
+        .listxattr: [.path, .address, .integer],
+        .llistxattr: [.path, .address, .integer],
+        .flistxattr: [.fileDescriptor, .address, .integer],
     ]
 
     /// Decodes the arguments of a call whose result is known. Call while
-    /// the tracee is stopped, after the call: at the seccomp stop for an
-    /// answered call, at the exit stop for one the kernel ran.
+    /// the tracee is stopped, after the call: at the seccomp stop for a
+    /// faked call, at the exit stop for one the kernel ran.
     public static func arguments(of entry: SyscallEntry, _ raw: [UInt64], result: SyscallResult, memory: TraceeMemory) -> [TraceArgument] {
         guard let layout = layouts[entry.syscall] else {
             // NOTE: a call added to Syscall without a layout here is shown
@@ -135,12 +160,10 @@ public enum TraceDecoder {
         for (index, kind) in layout.enumerated() {
             let value = raw[index]
             switch kind {
-            case .id:
-                decoded.append(.id(SyscallHandlers.id(fromArgument: value, width: width)))
+            case .id, .integer, .fileDescriptor, .flags, .mode, .address:
+                decoded.append(plain(value, as: kind, width: width))
             case .outputID:
                 decoded.append(succeeded ? readIDs(at: value, count: 1, width: width, memory: memory) : .pointer(value))
-            case .integer:
-                decoded.append(.integer(Int64(Int32(truncatingIfNeeded: value))))
             case .inputIDCount:
                 let count = Int32(truncatingIfNeeded: value)
                 decoded.append(.integer(Int64(count)))
@@ -154,12 +177,8 @@ public enum TraceDecoder {
                 } else {
                     decoded.append(.pointer(raw[index + 1]))
                 }
-            case .path:
+            case .path, .string:
                 decoded.append(readPath(at: value, memory: memory))
-            case .fileDescriptor:
-                decoded.append(.fileDescriptor(Int32(truncatingIfNeeded: value)))
-            case .flags:
-                decoded.append(.flags(value))
             case .capabilityHeader:
                 decoded.append(readCapabilityHeader(at: value, memory: memory))
             case .inputCapabilitySets:
@@ -175,10 +194,27 @@ public enum TraceDecoder {
 
     /// Decodes a replaced argument as the kernel saw it.
     static func replacement(_ value: UInt64, at index: Int, of entry: SyscallEntry) -> TraceArgument {
-        if layouts[entry.syscall]?[index] == .id {
-            return .id(SyscallHandlers.id(fromArgument: value, width: entry.idWidth))
+        guard let layout = layouts[entry.syscall], index < layout.count else { return .flags(value) }
+        return plain(value, as: layout[index], width: entry.idWidth)
+    }
+
+    /// Decodes an argument that is a value in itself, with nothing to read
+    /// from memory. Other layouts show as flags.
+    private static func plain(_ value: UInt64, as kind: Layout, width: IDWidth) -> TraceArgument {
+        switch kind {
+        case .id:
+            return .id(SyscallHandlers.id(fromArgument: value, width: width))
+        case .integer:
+            return .integer(Int64(Int32(truncatingIfNeeded: value)))
+        case .fileDescriptor:
+            return .fileDescriptor(Int32(truncatingIfNeeded: value))
+        case .mode:
+            return .mode(UInt32(truncatingIfNeeded: value))
+        case .address:
+            return .pointer(value)
+        default:
+            return .flags(value)
         }
-        return .flags(value)
     }
 
     // MARK: - Reading the tracee's memory
@@ -265,7 +301,7 @@ public enum TraceDecoder {
 }
 
 extension Tracer {
-    /// Emits the record of an answered call at once, and keeps the record
+    /// Emits the record of a faked call at once, and keeps the record
     /// of a call the kernel runs until its exit stop. Call at the seccomp
     /// stop, after the handler ran.
     func traceHandledCall(_ tracee: Tracee<Backend>, _ entry: SyscallEntry, arguments: [UInt64], action: SyscallAction, sink: any TraceSink) {
@@ -274,23 +310,25 @@ extension Tracer {
             let decoded = TraceDecoder.arguments(of: entry, arguments, result: result, memory: ProcessMemory(pid: tracee.pid))
             sink.record(TraceRecord(pid: tracee.pid, entry: entry, arguments: decoded, disposition: .faked, result: result))
         case .passThrough:
-            tracee.pendingTrace = PendingTrace(entry: entry, arguments: arguments, replaced: nil)
+            tracee.pendingTrace = PendingTrace(entry: entry, arguments: arguments, replaced: [:], followUp: nil)
         case .rewriteArguments(let replaced):
-            tracee.pendingTrace = PendingTrace(entry: entry, arguments: arguments, replaced: replaced)
+            tracee.pendingTrace = PendingTrace(entry: entry, arguments: arguments, replaced: replaced, followUp: nil)
+        case .inspectResult(let task):
+            tracee.pendingTrace = PendingTrace(entry: entry, arguments: arguments, replaced: [:], followUp: task)
+        case .rewriteArgumentsThenInspect(let replaced, let task):
+            tracee.pendingTrace = PendingTrace(entry: entry, arguments: arguments, replaced: replaced, followUp: task)
         }
     }
 
-    /// Emits the record of a call the kernel ran. Call at its exit stop.
+    /// Emits the record of a call the kernel ran. Call at its exit stop,
+    /// before the call's follow-up runs.
     func traceKernelResult(_ trace: PendingTrace, of pid: ProcessID, result: SyscallResult, sink: any TraceSink) {
         let decoded = TraceDecoder.arguments(of: trace.entry, trace.arguments, result: result, memory: ProcessMemory(pid: pid))
-        var disposition = TraceDisposition.passedToKernel
-        if let replaced = trace.replaced {
-            var passed: [Int: TraceArgument] = [:]
-            for (index, value) in replaced {
-                passed[index] = TraceDecoder.replacement(value, at: index, of: trace.entry)
-            }
-            disposition = .rewritten(passed)
+        var passed: [Int: TraceArgument] = [:]
+        for (index, value) in trace.replaced {
+            passed[index] = TraceDecoder.replacement(value, at: index, of: trace.entry)
         }
+        let disposition = TraceDisposition.passedToKernel(replaced: passed, followUp: trace.followUp)
         sink.record(TraceRecord(pid: pid, entry: trace.entry, arguments: decoded, disposition: disposition, result: result))
     }
 }

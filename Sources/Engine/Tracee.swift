@@ -11,6 +11,9 @@ final class Tracee<Backend: ArchitectureBackend> {
         /// Write the result of a cancelled call, on CPUs where the kernel
         /// overwrites it after the entry stop.
         case writeResult(SyscallResult)
+        /// Look at the kernel's result, and put back the program's own
+        /// arguments when they were rewritten.
+        case finish(ExitTask, entry: Backend.Registers?)
     }
 
     let pid: ProcessID

@@ -100,7 +100,7 @@ public final class Tracer<Backend: ArchitectureBackend> {
     /// Forks the child, attaches it with PTRACE_SEIZE before it does
     /// anything, and lets it install the filter and execute the command.
     private func launch(_ request: LaunchRequest) throws(TraceError) -> ProcessID {
-        let filter = SeccompFilter(abis: backend.abis)
+        let filter = SeccompFilter(abis: backend.abis.map { $0.filtered(handlers.answers) })
         let path = request.environment.first { $0.hasPrefix("PATH=") }.map { String($0.dropFirst(5)) }
         let candidates = CStringArray(executableCandidates(for: request.arguments[0], path: path))
         let argv = CStringArray(request.arguments)
@@ -291,7 +291,8 @@ public final class Tracer<Backend: ArchitectureBackend> {
         defer { debugObserver?.didHandleSyscall(of: pid) }
 
         let arguments = (0..<6).map { backend.argument($0, of: registers) }
-        let action = handlers.handle(entry, arguments: arguments, credentials: &tracee.credentials, memory: ProcessMemory(pid: pid), pid: pid) { other in
+        let abi = backend.abis[abiIndex]
+        let action = handlers.handle(entry, arguments: arguments, credentials: &tracee.credentials, memory: ProcessMemory(pid: pid), pid: pid, statLayout: abi.statLayout) { other in
             self.tracees[other]?.credentials
         }
         logger.log(.debug, pid: pid, "\(entry.syscall.rawValue)(\(arguments.map { String($0, radix: 16) }.joined(separator: ", "))) -> \(action)")
@@ -324,14 +325,27 @@ public final class Tracer<Backend: ArchitectureBackend> {
             }
 
         case .rewriteArguments(let replaced):
-            var modified = registers
-            for (index, value) in replaced {
-                backend.setArgument(index, to: value, in: &modified)
-            }
-            guard writeRegisters(modified, pid) else { return }
+            guard rewriteArguments(replaced, in: registers, pid) else { return }
             tracee.pendingExit = .restoreArguments(entry: registers)
             resume(pid, request: SystemCalls.ptraceSyscall)
+
+        case .inspectResult(let task):
+            tracee.pendingExit = .finish(task, entry: nil)
+            resume(pid, request: SystemCalls.ptraceSyscall)
+
+        case .rewriteArgumentsThenInspect(let replaced, let task):
+            guard rewriteArguments(replaced, in: registers, pid) else { return }
+            tracee.pendingExit = .finish(task, entry: registers)
+            resume(pid, request: SystemCalls.ptraceSyscall)
         }
+    }
+
+    private func rewriteArguments(_ replaced: [Int: UInt64], in registers: Backend.Registers, _ pid: ProcessID) -> Bool {
+        var modified = registers
+        for (index, value) in replaced {
+            backend.setArgument(index, to: value, in: &modified)
+        }
+        return writeRegisters(modified, pid)
     }
 
     private func handleSyscallExit(_ tracee: Tracee<Backend>) {
@@ -351,6 +365,17 @@ public final class Tracer<Backend: ArchitectureBackend> {
             backend.restoreArguments(from: entry, into: &registers)
         case .writeResult(let result):
             backend.setResult(result, in: &registers)
+        case .finish(let task, let entry):
+            if let entry {
+                backend.restoreArguments(from: entry, into: &registers)
+            }
+            let result = backend.result(of: registers)
+            if let replacement = handlers.finish(task, result: result, credentials: tracee.credentials, memory: ProcessMemory(pid: tracee.pid), pid: tracee.pid) {
+                backend.setResult(replacement, in: &registers)
+            } else if entry == nil {
+                resume(tracee.pid)
+                return
+            }
         }
         guard writeRegisters(registers, tracee.pid) else { return }
         resume(tracee.pid)

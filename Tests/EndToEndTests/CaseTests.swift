@@ -68,9 +68,9 @@ final class CaseTests: XCTestCase {
             dpkg-deb -b "$work/pkg" "$work/site.deb" >/dev/null
             $RUN dpkg --root="$work/root" --force-not-root -i "$work/site.deb" >"$work/log" 2>&1
             echo "status $?"
-            test -f "$work/root/var/www/site/index.html" && echo installed
+            echo "owner $($RUN stat -c %u:%g "$work/root/var/www/site/index.html" 2>&1)"
             """)
-        XCTAssertEqual(output.standardOutput, "status 0\ninstalled\n", output.standardError)
+        XCTAssertEqual(output.standardOutput, "status 0\nowner 33:33\n", output.standardError)
     }
 
     func testTarExtractsForeignOwners() throws {
@@ -84,8 +84,10 @@ final class CaseTests: XCTestCase {
             $RUN tar -xzf "$work/app.tgz" -C "$work/out" >"$work/log" 2>&1
             echo "status $?"
             cat "$work/log" "$work/out/app/file"
+            echo "owner $($RUN stat -c %u:%g "$work/out/app/file" 2>&1)"
+            echo "listed $($RUN sh -c "cd '$work/out' && tar -cf - app | tar -tvf - --numeric-owner" 2>&1 | awk 'NR==1 {print $2}')"
             """)
-        XCTAssertEqual(output.standardOutput, "status 0\ndata\n", output.standardError)
+        XCTAssertEqual(output.standardOutput, "status 0\ndata\nowner 1000:1000\nlisted 1000/1000\n", output.standardError)
     }
 
     func testChownTreeToUnmappedUser() throws {
@@ -97,8 +99,23 @@ final class CaseTests: XCTestCase {
             $RUN chown -R 1000:1000 "$work/home/.cache" >"$work/log" 2>&1
             echo "status $?"
             cat "$work/log"
+            echo "owner $($RUN stat -c %u:%g "$work/home/.cache/a/b/blob" 2>&1)"
+            echo "found $($RUN find "$work/home/.cache" -user 1000 2>/dev/null | wc -l)"
             """)
-        XCTAssertEqual(output.standardOutput, "status 0\n", output.standardError)
+        XCTAssertEqual(output.standardOutput, "status 0\nowner 1000:1000\nfound 4\n", output.standardError)
+    }
+
+    func testMknodOfCharacterDevice() throws {
+        let work = Harness.temporaryDirectory().path
+        let output = try Harness.shell("""
+            work=\(work)
+            mkdir -p "$work/dev"
+            $RUN mknod -m 666 "$work/dev/null" c 1 3 >"$work/log" 2>&1
+            echo "status $?"
+            cat "$work/log"
+            $RUN stat -c '%F %t:%T %a' "$work/dev/null" 2>&1
+            """)
+        XCTAssertEqual(output.standardOutput, "status 0\ncharacter special file 1:3 666\n", output.standardError)
     }
 
     func testChownStillReportsMissingFile() throws {
@@ -152,9 +169,9 @@ final class CaseTests: XCTestCase {
             $RUN useradd --root "$work/root" -m -u 1500 -U builder >"$work/log" 2>&1
             echo "status $?"
             grep -c '^builder:x:1500:1500:' "$work/root/etc/passwd"
-            test -f "$work/root/home/builder/.bashrc" && echo home
+            echo "owner $($RUN stat -c %u:%g "$work/root/home/builder/.bashrc" 2>&1)"
             """)
-        XCTAssertEqual(output.standardOutput, "status 0\n1\nhome\n", output.standardError)
+        XCTAssertEqual(output.standardOutput, "status 0\n1\nowner 1500:1500\n", output.standardError)
     }
 
     func testStaticBusyboxChownAndSu() throws {

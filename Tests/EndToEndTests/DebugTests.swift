@@ -95,28 +95,44 @@ final class DebugTests: XCTestCase {
         }
     }
 
-    /// A chown to an unmapped id reaches the kernel with -1 in its place;
-    /// one to a mapped id reaches it unchanged. Both lines carry the
-    /// kernel's own result, read at the exit stop.
+    /// Without ownership records, a chown to an unmapped id reaches the
+    /// kernel with -1 in its place, and one to a mapped id reaches it
+    /// unchanged. Both lines carry the kernel's own result, read at the exit
+    /// stop.
     func testTraceChownShowsWhatTheKernelRan() throws {
         let directory = Harness.temporaryDirectory()
         let file = directory.appendingPathComponent("owned").path
         FileManager.default.createFile(atPath: file, contents: Data())
 
-        let unmapped = try traced(["--trace"], ["chown", "1000:1000", file])
+        let unmapped = try traced(["--ownership=off", "--trace"], ["chown", "1000:1000", file])
         XCTAssertEqual(unmapped.status, 0, unmapped.standardError)
         XCTAssertTrue(unmapped.standardError.contains(
-            "fchownat(AT_FDCWD, \"\(file)\", 1000, 1000, 0) = 0 (passed to the kernel as fchownat(AT_FDCWD, \"\(file)\", -1, -1, 0))"),
+            "fchownat(AT_FDCWD, \"\(file)\", 1000, 1000, 0) = 0 (passed to the kernel as fchownat(AT_FDCWD, \"\(file)\", -1, -1, 0))\n"),
             unmapped.standardError)
 
-        let mapped = try traced(["--trace"], ["chown", "0:0", file])
+        let mapped = try traced(["--ownership=off", "--trace"], ["chown", "0:0", file])
         XCTAssertTrue(mapped.standardError.contains("fchownat(AT_FDCWD, \"\(file)\", 0, 0, 0) = 0 (passed to the kernel)\n"), mapped.standardError)
 
         // The kernel's failure reaches both the program and the trace.
         let missing = directory.appendingPathComponent("missing").path
-        let failed = try traced(["--trace"], ["python3", "-c", "import os\ntry:\n os.chown('\(missing)', 0, 0)\nexcept FileNotFoundError:\n print('ENOENT')"])
+        let failed = try traced(["--ownership=off", "--trace"], ["python3", "-c", "import os\ntry:\n os.chown('\(missing)', 0, 0)\nexcept FileNotFoundError:\n print('ENOENT')"])
         XCTAssertEqual(failed.standardOutput, "ENOENT\n", failed.standardError)
-        XCTAssertTrue(failed.standardError.contains("chown(\"\(missing)\", 0, 0) = -1 ENOENT (No such file or directory) (passed to the kernel)"), failed.standardError)
+        XCTAssertTrue(failed.standardError.contains("chown(\"\(missing)\", 0, 0) = -1 ENOENT (No such file or directory) (passed to the kernel)\n"), failed.standardError)
+    }
+
+    /// With ownership records, a stat of a chowned file runs in the kernel,
+    /// and the line names the recorded owner patched in at the exit stop.
+    func testTraceStatShowsRecordedOwner() throws {
+        let file = Harness.temporaryDirectory().appendingPathComponent("owned").path
+        FileManager.default.createFile(atPath: file, contents: Data())
+
+        let output = try traced(["--ownership=state", "--state", file + ".db", "--trace"], ["sh", "-c", "chown 1000:1001 \(file) && stat -c %u:%g \(file)"])
+
+        XCTAssertEqual(output.standardOutput, "1000:1001\n", output.standardError)
+        // stat(1) makes the last call on the file.
+        let statLine = output.standardError.split(separator: "\n").last { $0.contains("\"\(file)\"") }
+        XCTAssertNotNil(statLine, output.standardError)
+        XCTAssertTrue(statLine?.hasSuffix(" = 0 (passed to the kernel, then the recorded uid 1000, gid 1001 patched into the stat buffer)") ?? false, output.standardError)
     }
 
     func testTraceToLogFile() throws {

@@ -174,6 +174,22 @@ final class TraceDecoderTests: XCTestCase {
                        [.fileDescriptor(-100), .path([UInt8(ascii: "f")], truncated: false), .id(1000), .id(1000), .flags(0x100)])
     }
 
+    func testMknodatModeAndDevice() {
+        let memory = ReadOnlyMemory()
+        memory.map(0x4000, bytes: Array("dev\0".utf8))
+
+        XCTAssertEqual(decode(.mknodat, [3, 0x4000, 0o020666, 0x103], memory: memory),
+                       [.fileDescriptor(3), .path(Array("dev".utf8), truncated: false), .mode(0o020666), .flags(0x103)])
+    }
+
+    func testStatBufferIsNotRead() {
+        let memory = ReadOnlyMemory()
+        memory.map(0x4000, bytes: Array("f\0".utf8))
+
+        XCTAssertEqual(decode(.stat, [0x4000, 0x8000], memory: memory), [.path([UInt8(ascii: "f")], truncated: false), .pointer(0x8000)])
+        XCTAssertFalse(memory.reads.contains { $0.address == 0x8000 })
+    }
+
     func testCapgetReadsVersionThreeSets() {
         let memory = ReadOnlyMemory()
         memory.map(0x1000, bytes: littleEndian32([0x2008_0522, 0]))

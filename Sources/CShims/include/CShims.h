@@ -80,4 +80,42 @@ struct shim_spawn_request {
 // executes the command. Returns the child's pid or -errno from fork.
 pid_t shim_spawn_traced(const struct shim_spawn_request *request);
 
+// File operations the ownership emulation makes on the tracee's behalf.
+// Each returns its non-negative result or -errno.
+
+// openat2(2) with O_PATH | O_CLOEXEC, optional O_NOFOLLOW and the given
+// RESOLVE_* flags. Returns a descriptor.
+int shim_open_path(int dirfd, const char *path, int no_follow, uint64_t resolve);
+
+// fstat(2) of a descriptor into st_dev, st_ino, st_mode, st_uid, st_gid,
+// st_nlink and st_size.
+struct shim_file_status {
+    uint64_t device;
+    uint64_t inode;
+    uint32_t mode;
+    uint32_t uid;
+    uint32_t gid;
+    uint64_t link_count;
+    int64_t size;
+    // The birth time as nanoseconds, or 0 where the filesystem keeps none.
+    int64_t birth_time;
+    // statfs(2) f_type and whether the mount is read-only.
+    int64_t filesystem_type;
+    int read_only;
+};
+int shim_file_status(int fd, struct shim_file_status *status);
+
+// fchownat(fd, "", uid, gid, AT_EMPTY_PATH): the real chown of the file.
+int shim_chown_descriptor(int fd, uint32_t uid, uint32_t gid);
+
+// getxattr(2), setxattr(2) and removexattr(2) on an O_PATH descriptor,
+// through /proc/self/fd/N. get returns the value's length.
+long shim_get_attribute(int fd, const char *name, void *value, size_t size);
+int shim_set_attribute(int fd, const char *name, const void *value, size_t size);
+int shim_remove_attribute(int fd, const char *name);
+long shim_list_attributes(int fd, char *list, size_t size);
+
+// The flags of the tracee's descriptor, from /proc/PID/fdinfo/FD, or -errno.
+long shim_descriptor_flags(pid_t pid, int fd);
+
 #endif

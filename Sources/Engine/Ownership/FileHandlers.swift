@@ -1,0 +1,364 @@
+import CShims
+
+/// The file calls answered while ownership is recorded: the chown family,
+/// mknod, the stat family and the attribute calls that must not show
+/// remainroot's own attributes. Made per trapped call, on the worker that
+/// owns the tracee.
+struct FileCallContext {
+    let pid: ProcessID
+    let memory: TraceeMemory
+    let credentials: Credentials
+    let store: OwnershipStore
+    let handlers: SyscallHandlers
+
+    // Flags from <linux/fcntl.h>.
+    static let symlinkNoFollow: UInt64 = 0x100      // AT_SYMLINK_NOFOLLOW
+    static let noAutomount: UInt64 = 0x800          // AT_NO_AUTOMOUNT
+    static let emptyPath: UInt64 = 0x1000           // AT_EMPTY_PATH
+    static let statxSyncMask: UInt64 = 0x6000       // AT_STATX_SYNC_TYPE
+    static let openPath = 0o10000000                // O_PATH
+
+    static let fileTypeMask: UInt32 = 0o170000      // S_IFMT
+    static let characterDevice: UInt32 = 0o020000   // S_IFCHR
+    static let blockDevice: UInt32 = 0o060000       // S_IFBLK
+    static let regularFile: UInt32 = 0o100000       // S_IFREG
+
+    var paths: TraceePaths { TraceePaths(pid: pid, memory: memory) }
+
+    /// The owner a program sees: the recorded one over the real one.
+    func visibleOwner(of file: OpenedFile, record: OwnershipRecord?) -> (uid: UInt32, gid: UInt32) {
+        (record?.uid ?? file.status.uid, record?.gid ?? file.status.gid)
+    }
+
+    // MARK: - chown
+
+    /// The chown family, done by the tracer on the tracee's behalf: the
+    /// file is resolved as the kernel would, the kernel's permission rules
+    /// (`chown_ok` and `chgrp_ok` in fs/attr.c) are applied to the emulated
+    /// identity, the ids the namespace maps are applied for real (which
+    /// also updates ctime and clears set-user-ID bits as the kernel does),
+    /// and the rest are recorded.
+    func chown(_ entry: SyscallEntry, arguments: [UInt64]) throws(Errno) -> SyscallAction {
+        let uidIndex = entry.syscall == .fchownat ? 2 : 1
+        let uid = SyscallHandlers.id(fromArgument: arguments[uidIndex], width: entry.idWidth)
+        let gid = SyscallHandlers.id(fromArgument: arguments[uidIndex + 1], width: entry.idWidth)
+
+        guard let file = try resolved({ () throws(TraceePaths.Failure) in try openChownTarget(entry.syscall, arguments: arguments) }) else {
+            handlers.logger.logGapOnce("chown-unresolved", pid: pid,
+                "a chown target could not be resolved from the tracer (a magic link or a chrooted relative path); its owner is not recorded")
+            return handlers.chownWithoutRecords(uidIndex: uidIndex, arguments: arguments, width: entry.idWidth, credentials: credentials, pid: pid)
+        }
+
+        let record = store.record(of: file)
+        let owner = visibleOwner(of: file, record: record)
+        if file.status.read_only != 0 {
+            throw .readOnlyFileSystem
+        }
+        try checkChownPermission(uid: uid, gid: gid, owner: owner)
+
+        let keep = Credentials.unchanged
+        let realUID = uid != keep && handlers.userMapping.maps(uid) ? uid : keep
+        let realGID = gid != keep && handlers.groupMapping.maps(gid) ? gid : keep
+        let result = shim_chown_descriptor(file.descriptor, realUID, realGID)
+        guard result == 0 else { throw Errno(-result) }
+
+        var updated = record ?? OwnershipRecord()
+        if uid != keep { updated.uid = realUID == keep ? uid : nil }
+        if gid != keep { updated.gid = realGID == keep ? gid : nil }
+        if updated != (record ?? OwnershipRecord()) {
+            try store.setRecord(updated, of: file, pid: pid)
+        }
+        return .answer(.success(0))
+    }
+
+    /// `chown_ok` and `chgrp_ok`: without CAP_CHOWN, the owner may only
+    /// "change" the uid to itself, and the group to its current group or
+    /// one it belongs to (its fsgid or a supplementary group).
+    private func checkChownPermission(uid: UInt32, gid: UInt32, owner: (uid: UInt32, gid: UInt32)) throws(Errno) {
+        guard !credentials.isCapable(CapabilitySet.chown) else { return }
+        let isOwner = credentials.fsuid == owner.uid
+        if uid != Credentials.unchanged && !(isOwner && uid == owner.uid) {
+            throw .notPermitted
+        }
+        if gid != Credentials.unchanged {
+            let belongs = gid == owner.gid || gid == credentials.fsgid || credentials.groups.contains(gid)
+            guard isOwner && belongs else { throw .notPermitted }
+        }
+    }
+
+    private func openChownTarget(_ syscall: Syscall, arguments: [UInt64]) throws(TraceePaths.Failure) -> OpenedFile {
+        switch syscall {
+        case .fchown:
+            // fchown(2) needs a descriptor opened for I/O; an O_PATH one is
+            // EBADF.
+            let fd = Int32(truncatingIfNeeded: arguments[0])
+            if let flags = paths.descriptorFlags(fd), flags & Self.openPath != 0 {
+                throw .kernel(.badFileDescriptor)
+            }
+            return try paths.openDescriptor(fd)
+        case .fchownat:
+            let flags = arguments[4]
+            guard flags & ~(Self.symlinkNoFollow | Self.emptyPath) == 0 else { throw .kernel(.invalidArgument) }
+            let path = try readPath(arguments[1])
+            return try paths.open(directory: Int32(truncatingIfNeeded: arguments[0]), path: path,
+                                  followLastLink: flags & Self.symlinkNoFollow == 0, allowEmpty: flags & Self.emptyPath != 0)
+        default:
+            let path = try readPath(arguments[0])
+            return try paths.open(directory: TraceePaths.currentDirectory, path: path,
+                                  followLastLink: syscall != .lchown, allowEmpty: false)
+        }
+    }
+
+    /// Runs a resolution: the opened file, nil when only the kernel can
+    /// resolve the path, or the kernel's error.
+    private func resolved(_ open: () throws(TraceePaths.Failure) -> OpenedFile) throws(Errno) -> OpenedFile? {
+        do {
+            return try open()
+        } catch {
+            switch error {
+            case .kernel(let errno): throw errno
+            case .unreliable: return nil
+            }
+        }
+    }
+
+    private func readPath(_ address: UInt64) throws(TraceePaths.Failure) -> [UInt8] {
+        do {
+            return try paths.readPath(at: address)
+        } catch {
+            throw .kernel(error)
+        }
+    }
+
+    // MARK: - mknod, stat and attributes
+
+    func handle(_ entry: SyscallEntry, arguments: [UInt64], statLayout: StatLayout?) throws(Errno) -> SyscallAction {
+        switch entry.syscall {
+        case .mknod:
+            return mknod(directory: TraceePaths.currentDirectory, pathAddress: arguments[0], modeIndex: 1, arguments: arguments)
+        case .mknodat:
+            return mknod(directory: Int32(truncatingIfNeeded: arguments[0]), pathAddress: arguments[1], modeIndex: 2, arguments: arguments)
+        case .stat, .lstat:
+            guard let statLayout else { return .passThrough }
+            return inspectStatus(buffer: arguments[1], layout: .stat(statLayout)) { () throws(TraceePaths.Failure) in
+                try paths.open(directory: TraceePaths.currentDirectory, path: try readPath(arguments[0]),
+                               followLastLink: entry.syscall == .stat, allowEmpty: false)
+            }
+        case .fstat:
+            guard let statLayout else { return .passThrough }
+            return inspectStatus(buffer: arguments[1], layout: .stat(statLayout)) { () throws(TraceePaths.Failure) in
+                try paths.openDescriptor(Int32(truncatingIfNeeded: arguments[0]))
+            }
+        case .newfstatat:
+            guard let statLayout else { return .passThrough }
+            let flags = arguments[3]
+            guard flags & ~(Self.symlinkNoFollow | Self.noAutomount | Self.emptyPath) == 0 else { return .passThrough }
+            return inspectStatus(buffer: arguments[2], layout: .stat(statLayout)) { () throws(TraceePaths.Failure) in
+                try openAt(arguments[0], pathAddress: arguments[1], flags: flags)
+            }
+        case .statx:
+            let flags = arguments[2]
+            guard flags & ~(Self.symlinkNoFollow | Self.noAutomount | Self.emptyPath | Self.statxSyncMask) == 0 else { return .passThrough }
+            return inspectStatus(buffer: arguments[4], layout: .statx) { () throws(TraceePaths.Failure) in
+                try openAt(arguments[0], pathAddress: arguments[1], flags: flags)
+            }
+        case .getxattr, .lgetxattr, .fgetxattr:
+            return try getAttribute(entry.syscall, arguments: arguments)
+        case .listxattr, .llistxattr, .flistxattr:
+            return try listAttributes(entry.syscall, arguments: arguments)
+        default:
+            return .passThrough
+        }
+    }
+
+    private func openAt(_ directory: UInt64, pathAddress: UInt64, flags: UInt64) throws(TraceePaths.Failure) -> OpenedFile {
+        let allowEmpty = flags & Self.emptyPath != 0
+        // Since Linux 6.11 a NULL path with AT_EMPTY_PATH names the
+        // descriptor itself.
+        let path = allowEmpty && pathAddress == 0 ? [] : try readPath(pathAddress)
+        return try paths.open(directory: Int32(truncatingIfNeeded: directory), path: path,
+                              followLastLink: flags & Self.symlinkNoFollow == 0, allowEmpty: allowEmpty)
+    }
+
+    /// mknod of a character or block device, which a user namespace never
+    /// allows: the kernel creates a regular file of the same permissions
+    /// instead (honouring the umask, the path and its errors), and the exit
+    /// stop records the device. Without the emulated CAP_MKNOD, or for an
+    /// overlayfs whiteout (a character device 0:0), the kernel's own answer
+    /// stands.
+    private func mknod(directory: Int32, pathAddress: UInt64, modeIndex: Int, arguments: [UInt64]) -> SyscallAction {
+        let mode = UInt32(truncatingIfNeeded: arguments[modeIndex])
+        let type = mode & Self.fileTypeMask
+        let dev = UInt32(truncatingIfNeeded: arguments[modeIndex + 1])
+        guard type == Self.characterDevice || type == Self.blockDevice else { return .passThrough }
+        guard !(type == Self.characterDevice && dev == 0) else { return .passThrough }
+        guard credentials.isCapable(CapabilitySet.makeNode) else { return .passThrough }
+        guard let path = try? paths.readPath(at: pathAddress) else { return .passThrough }
+
+        let device = FakeDevice(kind: type == Self.characterDevice ? .character : .block, encoded: dev)
+        let replaced: [Int: UInt64] = [
+            modeIndex: UInt64(Self.regularFile | (mode & 0o7777)),
+            modeIndex + 1: 0,
+        ]
+        return .rewriteArgumentsThenInspect(replaced, .recordDevice(directory: directory, path: path, device: device))
+    }
+
+    /// The stat family: the kernel answers, and a file with a record gets
+    /// its recorded fields patched in at the exit stop. Anything the tracer
+    /// cannot resolve is the kernel's alone.
+    private func inspectStatus(buffer: UInt64, layout: StatusLayout, open: () throws(TraceePaths.Failure) -> OpenedFile) -> SyscallAction {
+        guard let file = try? open(), let record = store.record(of: file) else { return .passThrough }
+        return .inspectResult(.patchStatus(buffer: buffer, layout: layout, file: file.key, record: record))
+    }
+
+    // MARK: - Attributes
+
+    private static let hiddenAttributes = [RootlessContainersAttribute.name, DeviceAttribute.name]
+
+    /// `XATTR_NAME_MAX`
+    static let maximumAttributeNameLength = 255
+
+    private func openAttributeTarget(_ syscall: Syscall, _ target: UInt64) throws(TraceePaths.Failure) -> OpenedFile {
+        switch syscall {
+        case .fgetxattr, .flistxattr:
+            let fd = Int32(truncatingIfNeeded: target)
+            if let flags = paths.descriptorFlags(fd), flags & Self.openPath != 0 {
+                throw .kernel(.badFileDescriptor)
+            }
+            return try paths.openDescriptor(fd)
+        default:
+            return try paths.open(directory: TraceePaths.currentDirectory, path: try readPath(target),
+                                  followLastLink: syscall == .getxattr || syscall == .listxattr, allowEmpty: false)
+        }
+    }
+
+    /// getxattr of one of remainroot's own attributes is ENODATA, as if it
+    /// did not exist; every other name goes to the kernel.
+    private func getAttribute(_ syscall: Syscall, arguments: [UInt64]) throws(Errno) -> SyscallAction {
+        guard let name = try? memory.read(at: arguments[1], count: Self.maximumAttributeNameLength + 1),
+              let end = name.firstIndex(of: 0),
+              Self.hiddenAttributes.contains(String(decoding: name[..<end], as: UTF8.self))
+        else {
+            // A name that ends before an unmapped page is read one byte at
+            // a time only if it might be ours; the kernel handles the rest.
+            return .passThrough
+        }
+        guard try resolved({ () throws(TraceePaths.Failure) in try openAttributeTarget(syscall, arguments[0]) }) != nil else {
+            return .passThrough
+        }
+        throw .noData
+    }
+
+    /// listxattr without remainroot's own attributes: the tracer lists the
+    /// file's attributes itself and returns the rest with the kernel's size
+    /// rules (size 0 asks for the length, a smaller buffer is ERANGE).
+    private func listAttributes(_ syscall: Syscall, arguments: [UInt64]) throws(Errno) -> SyscallAction {
+        guard let file = try resolved({ () throws(TraceePaths.Failure) in try openAttributeTarget(syscall, arguments[0]) }) else {
+            return .passThrough
+        }
+
+        var names = [UInt8](repeating: 0, count: 65536)
+        let length = names.withUnsafeMutableBytes { shim_list_attributes(file.descriptor, $0.baseAddress?.assumingMemoryBound(to: CChar.self), $0.count) }
+        guard length >= 0 else { throw Errno(Int32(-length)) }
+
+        var kept: [UInt8] = []
+        for name in names[0..<length].split(separator: 0, omittingEmptySubsequences: true)
+        where !Self.hiddenAttributes.contains(String(decoding: name, as: UTF8.self)) {
+            kept.append(contentsOf: name)
+            kept.append(0)
+        }
+        let size = Int(truncatingIfNeeded: arguments[2])
+        if size == 0 {
+            return .answer(.success(UInt64(kept.count)))
+        }
+        guard kept.count <= size else { throw .resultTooLarge }
+        try memory.write(kept, at: arguments[1])
+        return .answer(.success(UInt64(kept.count)))
+    }
+
+    // MARK: - Exit stop
+
+    /// Finishes a task at the call's exit stop; returns a result to put in
+    /// place of the kernel's, or nil to leave the kernel's.
+    func finish(_ task: ExitTask, result: SyscallResult) -> SyscallResult? {
+        guard case .success = result else { return nil }
+        switch task {
+        case .patchStatus(let buffer, let layout, let file, let record):
+            patchStatus(buffer: buffer, layout: layout, file: file, record: record)
+            return nil
+        case .recordDevice(let directory, let path, let device):
+            recordDevice(directory: directory, path: path, device: device)
+            return nil
+        }
+    }
+
+    private func recordDevice(directory: Int32, path: [UInt8], device: FakeDevice) {
+        guard let file = try? paths.open(directory: directory, path: path, followLastLink: false, allowEmpty: false),
+              file.isRegular, file.status.size == 0
+        else {
+            handlers.logger.logGapOnce("mknod-unresolved", pid: pid,
+                "a device created by mknod could not be found again from the tracer; it stays a regular file")
+            return
+        }
+        // TODO: patch d_type in getdents64 results too; directory listings
+        // still call a faked device a regular file.
+        handlers.logger.logGapOnce("device-dtype", pid: pid,
+            "directory listings (getdents d_type) show faked device nodes as regular files, so find -type c or -type b misses them; stat shows the device")
+        var record = store.record(of: file) ?? OwnershipRecord()
+        record.device = device
+        do {
+            try store.setRecord(record, of: file, pid: pid)
+        } catch {
+            handlers.logger.log(.error, pid: pid, "cannot record device \(device.attributeText): \(error)")
+        }
+    }
+
+    /// Rewrites the fields of the stat buffer the kernel just filled,
+    /// provided it still describes the file found at entry.
+    private func patchStatus(buffer: UInt64, layout: StatusLayout, file: FileKey, record: OwnershipRecord) {
+        switch layout {
+        case .stat(let layout):
+            guard let device = readField(buffer, layout.device), let inode = readField(buffer, layout.inode),
+                  device == file.device, inode == file.inode,
+                  let mode = readField(buffer, layout.mode)
+            else { return }
+            if let uid = record.uid { writeField(buffer, layout.uid, UInt64(uid)) }
+            if let gid = record.gid { writeField(buffer, layout.gid, UInt64(gid)) }
+            if let fake = record.device {
+                writeField(buffer, layout.mode, (mode & ~UInt64(Self.fileTypeMask)) | UInt64(fake.kind.modeBits))
+                writeField(buffer, layout.rdev, fake.encoded)
+            }
+
+        case .statx:
+            // struct statx in <linux/stat.h>: stx_mask at 0, stx_uid at 20,
+            // stx_gid at 24, stx_mode (16 bits) at 28, stx_ino at 32,
+            // stx_rdev_major and _minor at 128, stx_dev_major and _minor at
+            // 136.
+            guard let mask = readField(buffer, .init(offset: 0, width: 4)),
+                  let inode = readField(buffer, .init(offset: 32, width: 8)), inode == file.inode,
+                  let major = readField(buffer, .init(offset: 136, width: 4)),
+                  let minor = readField(buffer, .init(offset: 140, width: 4)),
+                  FakeDevice(kind: .block, major: UInt32(major), minor: UInt32(minor)).encoded == file.device
+            else { return }
+            let statxUID: UInt64 = 0x8, statxGID: UInt64 = 0x10, statxType: UInt64 = 0x1
+            if let uid = record.uid, mask & statxUID != 0 { writeField(buffer, .init(offset: 20, width: 4), UInt64(uid)) }
+            if let gid = record.gid, mask & statxGID != 0 { writeField(buffer, .init(offset: 24, width: 4), UInt64(gid)) }
+            if let fake = record.device, mask & statxType != 0,
+               let mode = readField(buffer, .init(offset: 28, width: 2)) {
+                writeField(buffer, .init(offset: 28, width: 2), (mode & ~UInt64(Self.fileTypeMask)) | UInt64(fake.kind.modeBits))
+                writeField(buffer, .init(offset: 128, width: 4), UInt64(fake.major))
+                writeField(buffer, .init(offset: 132, width: 4), UInt64(fake.minor))
+            }
+        }
+    }
+
+    private func readField(_ buffer: UInt64, _ field: StatLayout.Field) -> UInt64? {
+        guard let bytes = try? memory.read(at: buffer + UInt64(field.offset), count: field.width) else { return nil }
+        return bytes.reversed().reduce(UInt64(0)) { $0 << 8 | UInt64($1) }
+    }
+
+    private func writeField(_ buffer: UInt64, _ field: StatLayout.Field, _ value: UInt64) {
+        let bytes = (0..<field.width).map { UInt8(truncatingIfNeeded: value >> (8 * UInt64($0))) }
+        try? memory.write(bytes, at: buffer + UInt64(field.offset))
+    }
+}

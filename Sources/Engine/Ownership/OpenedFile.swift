@@ -1,0 +1,64 @@
+import CShims
+import Glibc
+
+/// A file the tracer opened with O_PATH on a tracee's behalf, with what
+/// statx(2) and statfs(2) said about it. Closed when released.
+public final class OpenedFile {
+    public let descriptor: Int32
+    public let status: shim_file_status
+
+    init(descriptor: Int32) throws(Errno) {
+        self.descriptor = descriptor
+        var status = shim_file_status()
+        let result = shim_file_status(descriptor, &status)
+        guard result == 0 else {
+            close(descriptor)
+            throw Errno(-result)
+        }
+        self.status = status
+    }
+
+    deinit {
+        close(descriptor)
+    }
+
+    public var key: FileKey {
+        FileKey(device: status.device, inode: status.inode)
+    }
+
+    public var fileType: UInt32 { status.mode & 0o170000 }
+    public var isRegular: Bool { fileType == 0o100000 }
+    public var isDirectory: Bool { fileType == 0o040000 }
+    public var isSymbolicLink: Bool { fileType == 0o120000 }
+
+    /// `PROC_SUPER_MAGIC`: procfs, whose files depend on who reads them.
+    public var isOnProcfs: Bool { status.filesystem_type == 0x9fa0 }
+
+    /// Whether `user.*` attributes can exist on this file: the kernel
+    /// allows them only on regular files and directories (xattr(7)).
+    public var acceptsUserAttributes: Bool { isRegular || isDirectory }
+
+    func attribute(_ name: String) -> [UInt8]? {
+        var buffer = [UInt8](repeating: 0, count: 256)
+        let length = buffer.withUnsafeMutableBytes { shim_get_attribute(descriptor, name, $0.baseAddress, $0.count) }
+        guard length >= 0 else { return nil }
+        return Array(buffer[0..<length])
+    }
+
+    func setAttribute(_ name: String, _ value: [UInt8]) throws(Errno) {
+        let result = value.withUnsafeBytes { shim_set_attribute(descriptor, name, $0.baseAddress, $0.count) }
+        guard result == 0 else { throw Errno(-result) }
+    }
+
+    func removeAttribute(_ name: String) throws(Errno) {
+        let result = shim_remove_attribute(descriptor, name)
+        // ENODATA: there was nothing to remove.
+        guard result == 0 || result == -ENODATA else { throw Errno(-result) }
+    }
+}
+
+/// A file's identity within the running system: st_dev and st_ino.
+public struct FileKey: Hashable, Sendable {
+    public let device: UInt64
+    public let inode: UInt64
+}

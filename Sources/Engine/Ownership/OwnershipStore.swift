@@ -1,0 +1,119 @@
+import Synchronization
+
+/// Where remainroot keeps what it records, chosen with `--ownership`.
+public enum OwnershipMode: String, Sendable, CaseIterable {
+    /// In the file's own extended attributes, falling back to the state
+    /// file (or memory) for files that take no `user.*` attributes.
+    case xattr
+    /// In the state file only.
+    case state
+    /// Nothing is recorded; chown to an unmapped id succeeds without effect.
+    case off
+}
+
+/// Records keyed by file identity, for files that cannot carry their own
+/// attributes. The birth time guards against a reused inode number: a
+/// record whose birth time differs from the file's belongs to a file that
+/// no longer exists.
+public protocol KeyedOwnershipStore: AnyObject, Sendable {
+    func record(for key: FileKey, birthTime: Int64) -> OwnershipRecord?
+    func setRecord(_ record: OwnershipRecord?, for key: FileKey, birthTime: Int64) throws(Errno)
+}
+
+/// Records that last for one run, for when no state file was named.
+public final class MemoryOwnershipStore: KeyedOwnershipStore {
+    private let records = Mutex<[FileKey: (birthTime: Int64, record: OwnershipRecord)]>([:])
+
+    public init() {}
+
+    public func record(for key: FileKey, birthTime: Int64) -> OwnershipRecord? {
+        records.withLock { table in
+            guard let entry = table[key], entry.birthTime == birthTime else { return nil }
+            return entry.record
+        }
+    }
+
+    public func setRecord(_ record: OwnershipRecord?, for key: FileKey, birthTime: Int64) throws(Errno) {
+        records.withLock { table in
+            if let record, !record.isEmpty {
+                table[key] = (birthTime, record)
+            } else {
+                table[key] = nil
+            }
+        }
+    }
+}
+
+/// Reads and writes records in the place `mode` chooses for each file.
+/// Safe to call from any worker.
+public final class OwnershipStore: Sendable {
+    public let mode: OwnershipMode
+    private let keyed: KeyedOwnershipStore
+    private let keyedIsPersistent: Bool
+    private let logger: Logger
+
+    /// `keyed` is the state file's store; without one, records that cannot
+    /// go into attributes last only for this run.
+    public init(mode: OwnershipMode, stateStore: KeyedOwnershipStore?, logger: Logger) {
+        self.mode = mode
+        self.keyed = stateStore ?? MemoryOwnershipStore()
+        self.keyedIsPersistent = stateStore != nil
+        self.logger = logger
+    }
+
+    private func usesAttributes(_ file: OpenedFile) -> Bool {
+        mode == .xattr && file.acceptsUserAttributes
+    }
+
+    /// The record of `file`, or nil when it has none.
+    public func record(of file: OpenedFile) -> OwnershipRecord? {
+        if usesAttributes(file) {
+            var record = OwnershipRecord()
+            if let bytes = file.attribute(RootlessContainersAttribute.name),
+               let ids = RootlessContainersAttribute.decode(bytes) {
+                record.uid = ids.uid
+                record.gid = ids.gid
+            }
+            // A faked device is an empty regular file; only those need the
+            // second attribute read.
+            if file.isRegular && file.status.size == 0,
+               let bytes = file.attribute(DeviceAttribute.name) {
+                record.device = FakeDevice(attributeText: String(decoding: bytes, as: UTF8.self))
+            }
+            if !record.isEmpty { return record }
+        }
+        return keyed.record(for: file.key, birthTime: file.status.birth_time)
+    }
+
+    /// Replaces the record of `file`; an empty record removes it.
+    public func setRecord(_ record: OwnershipRecord, of file: OpenedFile, pid: ProcessID) throws(Errno) {
+        if usesAttributes(file) {
+            do {
+                try writeAttributes(record, of: file)
+                return
+            } catch let error where error == .notSupported || error == .notPermitted {
+                // A filesystem without user attributes: the keyed store
+                // takes over below.
+            }
+        }
+
+        if !keyedIsPersistent && !record.isEmpty {
+            logger.logGapOnce("records-in-memory", pid: pid,
+                "records for files without user.* attributes (symbolic links, FIFOs, some filesystems) last only for this run; name a state file with --state FILE to keep them")
+        }
+        try keyed.setRecord(record.isEmpty ? nil : record, for: file.key, birthTime: file.status.birth_time)
+    }
+
+    private func writeAttributes(_ record: OwnershipRecord, of file: OpenedFile) throws(Errno) {
+        if record.uid == nil && record.gid == nil {
+            try file.removeAttribute(RootlessContainersAttribute.name)
+        } else {
+            try file.setAttribute(RootlessContainersAttribute.name, RootlessContainersAttribute.encode(uid: record.uid, gid: record.gid))
+        }
+        if let device = record.device {
+            try file.setAttribute(DeviceAttribute.name, Array(device.attributeText.utf8))
+        } else if file.isRegular && file.status.size == 0 {
+            try file.removeAttribute(DeviceAttribute.name)
+        }
+    }
+}
