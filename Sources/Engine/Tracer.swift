@@ -44,6 +44,12 @@ public final class Tracer<Backend: ArchitectureBackend> {
     let handlers: SyscallHandlers
     let logger: Logger
 
+    /// Receives a record of each handled call (`remainroot --trace`). While
+    /// it is nil, no record is built.
+    public var traceSink: (any TraceSink)?
+    /// Hooks for `remainroot --debug`; nil when debug mode is off.
+    public var debugObserver: (any DebugObserver)?
+
     /// The tracees this worker owns, by thread id.
     private var tracees: [ProcessID: Tracee<Backend>] = [:]
     /// Stops of new threads that arrived before their parent's fork, vfork
@@ -199,6 +205,7 @@ public final class Tracer<Backend: ArchitectureBackend> {
             handleSyscallExit(tracee)
         default:
             // A signal-delivery stop: the signal goes to the program.
+            debugObserver?.signalDeliveryStop(of: pid, signal: signal)
             resume(pid, signal: signal)
         }
     }
@@ -304,6 +311,8 @@ public final class Tracer<Backend: ArchitectureBackend> {
         if entry.syscall == .seccomp || (entry.syscall == .prctl && UInt32(truncatingIfNeeded: backend.argument(0, of: registers)) == PrctlOption.setSeccomp) {
             tracee.hasOwnFilter = true
         }
+        debugObserver?.willHandleSyscall(entry, number: number, of: pid)
+        defer { debugObserver?.didHandleSyscall(of: pid) }
 
         let arguments = (0..<6).map { backend.argument($0, of: registers) }
         let abi = backend.abis[abiIndex]
@@ -311,10 +320,14 @@ public final class Tracer<Backend: ArchitectureBackend> {
             self.tracees[other]?.credentials
         }
         logger.log(.debug, pid: pid, "\(entry.syscall.rawValue)(\(arguments.map { String($0, radix: 16) }.joined(separator: ", "))) -> \(action)")
+        if let traceSink {
+            traceHandledCall(tracee, entry, arguments: arguments, action: action, sink: traceSink)
+        }
 
         switch action {
         case .passThrough:
-            resume(pid)
+            // A traced call stops again at its exit, for the kernel's result.
+            resume(pid, request: tracee.pendingTrace == nil ? SystemCalls.ptraceContinue : SystemCalls.ptraceSyscall)
 
         case .answer(let result):
             answer(result, to: tracee, registers: registers)
@@ -377,6 +390,10 @@ public final class Tracer<Backend: ArchitectureBackend> {
     }
 
     private func handleSyscallExit(_ tracee: Tracee<Backend>) {
+        if let trace = tracee.pendingTrace, let traceSink, let registers = readRegisters(tracee.pid) {
+            tracee.pendingTrace = nil
+            traceKernelResult(trace, of: tracee.pid, result: backend.result(of: registers), sink: traceSink)
+        }
         guard let pending = tracee.pendingExit else {
             resume(tracee.pid)
             return
