@@ -6,38 +6,43 @@
 /// 32-bit register set widens into the low halves of rbx, rcx, rdx, rsi,
 /// rdi and rbp. The kernel reads 32 bits of each.
 extension X86_64Registers {
-    private static func argumentField(_ index: Int, sixtyFourBit: Bool) -> WritableKeyPath<X86_64Registers, UInt64> {
+    /// Calls `body` with the register that holds argument `index`. A switch
+    /// rather than a table of key paths, because the tracer reads all six
+    /// arguments at every stop and a key path is resolved at run time.
+    private mutating func withArgumentRegister<Result>(_ index: Int, sixtyFourBit: Bool, _ body: (inout UInt64) -> Result) -> Result {
         switch (index, sixtyFourBit) {
-        case (0, true): return \.rdi
-        case (1, true): return \.rsi
-        case (2, true): return \.rdx
-        case (3, true): return \.r10
-        case (4, true): return \.r8
-        case (5, true): return \.r9
-        case (0, false): return \.rbx
-        case (1, false): return \.rcx
-        case (2, false): return \.rdx
-        case (3, false): return \.rsi
-        case (4, false): return \.rdi
-        case (5, false): return \.rbp
+        case (0, true): return body(&rdi)
+        case (1, true): return body(&rsi)
+        case (2, true): return body(&rdx)
+        case (3, true): return body(&r10)
+        case (4, true): return body(&r8)
+        case (5, true): return body(&r9)
+        case (0, false): return body(&rbx)
+        case (1, false): return body(&rcx)
+        case (2, false): return body(&rdx)
+        case (3, false): return body(&rsi)
+        case (4, false): return body(&rdi)
+        case (5, false): return body(&rbp)
         default: preconditionFailure("x86 system calls take six arguments, not \(index + 1)")
         }
     }
 
     func argument(_ index: Int) -> UInt64 {
-        let value = self[keyPath: Self.argumentField(index, sixtyFourBit: isSixtyFourBitMode)]
+        var registers = self
+        let value = registers.withArgumentRegister(index, sixtyFourBit: isSixtyFourBitMode) { $0 }
         return isSixtyFourBitMode ? value : UInt64(UInt32(truncatingIfNeeded: value))
     }
 
     mutating func setArgument(_ index: Int, to value: UInt64) {
         let stored = isSixtyFourBitMode ? value : UInt64(UInt32(truncatingIfNeeded: value))
-        self[keyPath: Self.argumentField(index, sixtyFourBit: isSixtyFourBitMode)] = stored
+        withArgumentRegister(index, sixtyFourBit: isSixtyFourBitMode) { $0 = stored }
     }
 
     mutating func restoreArguments(from entry: X86_64Registers) {
+        var source = entry
         for index in 0..<6 {
-            let field = Self.argumentField(index, sixtyFourBit: entry.isSixtyFourBitMode)
-            self[keyPath: field] = entry[keyPath: field]
+            let value = source.withArgumentRegister(index, sixtyFourBit: entry.isSixtyFourBitMode) { $0 }
+            withArgumentRegister(index, sixtyFourBit: entry.isSixtyFourBitMode) { $0 = value }
         }
     }
 }
