@@ -266,8 +266,16 @@ struct BenchSession {
         if let floorTracerMissing {
             report.notes.append("Floor tracer: not available, \(floorTracerMissing).")
         }
+        let pinnedCPU = BenchFiles.findExecutable("taskset") == nil ? nil : BenchFiles.usableCPUs().last
+        if needsCompiler {
+            if let pinnedCPU {
+                report.notes.append("The per-call rows run on CPU \(pinnedCPU) only (taskset), tracer and tracee alike, so that a stop costs the same in every run; the build and tar rows run on every CPU.")
+            } else {
+                report.notes.append("taskset not found: the per-call rows run unpinned, and a stop costs more whenever it wakes an idle CPU.")
+            }
+        }
         return BenchContext(directory: directory, remainroot: remainroot, helper: helper, floorTracer: floorTracer,
-                            trueProgram: BenchFiles.findExecutable("true"), jobs: jobs, settings: settings)
+                            trueProgram: BenchFiles.findExecutable("true"), pinnedCPU: pinnedCPU, jobs: jobs, settings: settings)
     }
 
     private func compile(_ source: String, name: String, compiler: String) throws(BenchError) -> String {

@@ -139,11 +139,25 @@ enum BenchFiles {
     /// Returns the number of CPUs this process may run on, as `nproc`
     /// prints it: the bits set in the Cpus_allowed mask of /proc/self/status.
     static func usableCPUCount() -> Int {
+        let count = usableCPUs().count
+        return count > 0 ? count : max(sysconf(Int32(_SC_NPROCESSORS_ONLN)), 1)
+    }
+
+    /// Returns the numbers of the CPUs this process may run on, from the
+    /// Cpus_allowed mask of /proc/self/status (hexadecimal, in groups of 32
+    /// bits, the highest first); empty when it cannot be read.
+    static func usableCPUs() -> [Int] {
         let status = read("/proc/self/status") ?? ""
         let line = status.split(separator: "\n").first { $0.hasPrefix("Cpus_allowed:") }
-        let mask = line?.dropFirst("Cpus_allowed:".count) ?? ""
-        let count = mask.reduce(0) { $0 + (Int(String($1), radix: 16)?.nonzeroBitCount ?? 0) }
-        return count > 0 ? count : max(sysconf(Int32(_SC_NPROCESSORS_ONLN)), 1)
+        let digits = (line?.dropFirst("Cpus_allowed:".count) ?? "").filter(\.isHexDigit)
+        var cpus: [Int] = []
+        for (position, digit) in digits.reversed().enumerated() {
+            let value = Int(String(digit), radix: 16) ?? 0
+            for bit in 0..<4 where value & (1 << bit) != 0 {
+                cpus.append(position * 4 + bit)
+            }
+        }
+        return cpus
     }
 
     /// Returns the text of a NUL-terminated C buffer.

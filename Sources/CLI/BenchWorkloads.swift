@@ -43,28 +43,34 @@ struct BenchContext {
     let floorTracer: String?
     /// `true`, which the fork-exec loop executes when there is no helper.
     let trueProgram: String?
+    /// The CPU the per-call rows run on, through taskset(1), or nil when
+    /// taskset is missing.
+    let pinnedCPU: Int?
     let jobs: Int
     let settings: BenchSettings
 
     /// Returns the command line of one run on `side`, and whether it
     /// needs a new user namespace. `identity` is the uid and gid a traced
     /// or floor run starts with.
-    func command(_ arguments: [String], side: BenchSide, identity: UInt32? = nil) -> (arguments: [String], newNamespace: Bool) {
+    /// With `pinned`, taskset starts the run (remainroot or the floor
+    /// tracer, and so their tracees too) on ``pinnedCPU``.
+    func command(_ arguments: [String], side: BenchSide, identity: UInt32? = nil, pinned: Bool = false) -> (arguments: [String], newNamespace: Bool) {
+        let pin = pinned ? pinnedCPU.map { ["taskset", "--cpu-list", String($0)] } ?? [] : []
         switch side {
         case .native:
-            return (arguments, true)
+            return (pin + arguments, true)
         case .traced, .credentialsOnly:
             let identityOption = identity.map { ["--identity", "\($0):\($0)"] } ?? []
             let ownershipOption = side == .credentialsOnly ? ["--ownership=off"] : []
-            return ([remainroot, "--unshare"] + identityOption + ownershipOption + ["--"] + arguments, false)
+            return (pin + [remainroot, "--unshare"] + identityOption + ownershipOption + ["--"] + arguments, false)
         case .floor:
             let uidOption = identity.map { ["-u", "\($0)"] } ?? []
-            return ([floorTracer ?? "floor-tracer"] + uidOption + arguments, true)
+            return (pin + [floorTracer ?? "floor-tracer"] + uidOption + arguments, true)
         }
     }
 
-    func run(_ arguments: [String], side: BenchSide, identity: UInt32? = nil, in workingDirectory: String? = nil, timeout: UInt32) throws(BenchError) -> BenchRunResult {
-        let (command, newNamespace) = command(arguments, side: side, identity: identity)
+    func run(_ arguments: [String], side: BenchSide, identity: UInt32? = nil, pinned: Bool = false, in workingDirectory: String? = nil, timeout: UInt32) throws(BenchError) -> BenchRunResult {
+        let (command, newNamespace) = command(arguments, side: side, identity: identity, pinned: pinned)
         return try BenchProcess.run(command, newNamespace: newNamespace, directory: workingDirectory ?? directory,
                                     logPrefix: directory + "/run-\(side.rawValue)", timeout: timeout)
     }
@@ -95,6 +101,10 @@ protocol BenchWorkload: AnyObject {
 
 /// A loop of one operation in the helper program, timed by the program
 /// itself so that neither process start-up nor namespace creation counts.
+/// Every side runs on the same CPU, tracer and tracee alike, so that a stop
+/// costs the same in every run. Unpinned, a stop costs more whenever it
+/// wakes an idle CPU, and on a virtual machine that does not poll before it
+/// halts an idle CPU, that was up to three times more.
 final class PerCallBench: BenchWorkload {
     let name: String
     let unit: String
@@ -160,7 +170,7 @@ final class PerCallBench: BenchWorkload {
             let forkExecTarget = mode == "fork-exec" ? [context.trueProgram ?? "/bin/true"] : []
             helper = [context.remainroot, "bench", BenchCommand.runHelperOption, mode, String(count)] + forkExecTarget
         }
-        let result = try context.run(helper + extraArguments(side), side: side, identity: identity, timeout: 120)
+        let result = try context.run(helper + extraArguments(side), side: side, identity: identity, pinned: true, timeout: 120)
         let fields = result.output.split(whereSeparator: { $0 == " " || $0 == "\n" })
         guard fields.count == 2, let nanoseconds = Double(fields[0]), let value = Int(fields[1]) else {
             throw BenchError(message: "the \(mode) helper printed '\(result.output)', expected nanoseconds and a result")
