@@ -498,6 +498,11 @@ enum CredentialSequenceCatalog {
         ["setuid 1000", "securebits 0", "securebits 100", "securebits 100", "securebits 0", "securebits 300", "securebits 100", "securebits f00", "securebits b00"],
         ["setuid 1000", "securebits 104", "securebits 400", "securebits 410", "securebits 1400"],
         ["capset prm-8 eff-8", "securebits 100", "securebits 0", "securebits 4", "securebits 200", "securebits 0"],
+        // SECURE_NO_CAP_AMBIENT_RAISE (0x40) and its lock (0x80).
+        ["securebits 40", "capset inh+7", "ambient raise 7", "securebits 0", "securebits c0", "securebits 40", "securebits 0"],
+        ["securebits 80", "securebits c0", "capset inh+7", "ambient raise 7", "ambient is-set 7"],
+        ["capset inh+7", "ambient raise 7", "securebits 40", "ambient is-set 7", "exec", "ambient is-set 7"],
+        ["securebits 15", "keepcaps 0", "keepcaps 1", "securebits 35", "keepcaps 0", "setuid 1000", "capget"],
         ["capbset-read 7", "capbset-read 41", "capbset-read 64", "capbset-drop 7", "capbset-read 7", "capset inh+7"],
         ["capset inh+7", "ambient raise 7", "ambient is-set 7", "setuid 1000", "ambient is-set 7", "capget"],
         ["setuid 1000", "capbset-drop 7", "ambient clear-all 0", "ambient raise 7", "ambient lower 7", "ambient is-set 41", "ambient clear-all 1"],
@@ -887,7 +892,7 @@ struct CredentialSequenceGenerator {
         case 0: return random.pick(["keepcaps 0", "keepcaps 1", "getkeepcaps"])
         case 1: return random.pick(["capget", "capget-probe", "capget v1", "capget pid=parent"])
         case 2, 3: return "capset \(random.pick(["eff", "prm", "inh"]))\(random.pick(["-", "+"]))\(capability)"
-        case 4: return "securebits \(random.pick(["0", "1", "4", "10", "14", "20", "2f", "100", "300", "400", "f00", "1000"]))"
+        case 4: return "securebits \(random.pick(["0", "1", "4", "5", "10", "14", "15", "20", "2f", "35", "40", "80", "c0", "100", "300", "400", "f00", "1000"]))"
         case 5: return "capbset-\(random.pick(["read", "drop"])) \(capability)"
         case 6: return "ambient \(random.pick(["is-set", "raise", "lower", "clear-all"])) \(random.chance(80) ? capability : 0)"
         case 7: return random.pick(["prctl 4294967304 1 0 0 0", "prctl 47 2 7 1 0", "prctl 28 4294967300 0 0 0", "prctl 7 1 1 1 1"])
