@@ -5,10 +5,11 @@
  *
  * Usage: credential-sequence [--capability-mask HEX] [--files DIR] [FILE]
  *
- * DIR is where the file operations below create their files; it must be
- * empty, searchable by everyone and on a mount without nosuid. The program
- * runs itself again after an exec with the internal options --program,
- * --sequence, --first-line and --after-exec.
+ * DIR is where the file operations below create their files. It must be
+ * searchable by everyone, so that a sequence that dropped root can still
+ * run them, and on a nosuid mount their set-user-ID bits have no effect.
+ * The program runs itself again after an exec with the internal options
+ * --program, --sequence, --first-line and --after-exec.
  *
  * FILE (standard input when absent) contains one sequence per line. Blank
  * lines and lines starting with '#' are skipped. Operations are separated by
