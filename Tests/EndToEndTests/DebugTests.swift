@@ -241,7 +241,7 @@ final class DebugTests: XCTestCase {
         let indices = lineIndices(of: ["FaultInjection.writeThroughInvalidPointer()", "DebugMonitor.willHandleSyscall", "Tracer.run", "RunCommand.run()"], in: report)
         XCTAssertEqual(indices, indices.sorted(), "frames out of order:\n\(report)")
         XCTAssertTrue(report.contains("#0  0x"), report)
-        XCTAssertTrue(report.hasSuffix("remainroot: killed the traced processes; exiting with status 125\n"), report)
+        XCTAssertTrue(report.hasSuffix("remainroot: killing the traced processes and exiting with status 125\n"), report)
 
         for pid in pids {
             XCTAssertTrue(isGone(pid), "traced pid \(pid) outlived remainroot")
