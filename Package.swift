@@ -7,7 +7,7 @@ import PackageDescription
 // libunwind at run time, and --debug is rejected.
 let debugSupport = Context.environment["REMAINROOT_DEBUG_SUPPORT"] != "0"
 
-var cliDependencies: [Target.Dependency] = ["Engine", "ArchX86_64", "CShims"]
+var cliDependencies: [Target.Dependency] = ["Engine", "ArchX86_64", "ArchAArch64", "ArchPPC64LE", "CShims"]
 var cliSettings: [SwiftSetting] = []
 var debugTargets: [Target] = []
 if debugSupport {
@@ -54,6 +54,8 @@ let package = Package(
         .systemLibrary(name: "CSQLite", providers: [.apt(["libsqlite3-dev"])]),
         .target(name: "Engine", dependencies: ["CShims", "CSQLite"]),
         .target(name: "ArchX86_64", dependencies: ["Engine"]),
+        .target(name: "ArchAArch64", dependencies: ["Engine"]),
+        .target(name: "ArchPPC64LE", dependencies: ["Engine"]),
         .executableTarget(
             name: "CLI",
             dependencies: cliDependencies,
@@ -61,6 +63,13 @@ let package = Package(
         ),
         .testTarget(name: "EngineTests", dependencies: ["Engine"]),
         .testTarget(name: "ArchX86_64Tests", dependencies: ["ArchX86_64", "Engine"]),
+        .testTarget(name: "ArchAArch64Tests", dependencies: ["ArchAArch64", "Engine"]),
+        .testTarget(name: "ArchPPC64LETests", dependencies: ["ArchPPC64LE", "Engine"]),
+        // The table test and the conformance suite, run over every backend.
+        .testTarget(
+            name: "BackendConformanceTests",
+            dependencies: ["ArchX86_64", "ArchAArch64", "ArchPPC64LE", "Engine"]
+        ),
         .testTarget(name: "EndToEndTests", dependencies: ["Engine"]),
     ] + debugTargets
 )

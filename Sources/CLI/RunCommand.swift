@@ -48,7 +48,9 @@ struct RunCommand {
           --version             Print the version and exit.
 
         Subcommands:
-          syscalls              List the system calls remainroot answers.
+          syscalls [--arch NAME]
+                                List the system calls remainroot answers for an
+                                ABI: x86_64, i386, aarch64 or ppc64le.
 
         Exit status: COMMAND's own; 128+N when signal N killed it; 126 when it
         could not be executed; 127 when it was not found; 125 when remainroot

@@ -95,10 +95,6 @@ int shim_file_status(int fd, struct shim_file_status *status) {
               STATX_BASIC_STATS | STATX_BTIME, &buffer) == -1) {
         return -errno;
     }
-    struct statfs filesystem;
-    if (fstatfs(fd, &filesystem) == -1) {
-        return -errno;
-    }
     status->device = makedev(buffer.stx_dev_major, buffer.stx_dev_minor);
     status->inode = buffer.stx_ino;
     status->mode = buffer.stx_mode;
@@ -108,8 +104,16 @@ int shim_file_status(int fd, struct shim_file_status *status) {
     status->size = (int64_t)buffer.stx_size;
     status->birth_time = (buffer.stx_mask & STATX_BTIME)
         ? (int64_t)buffer.stx_btime.tv_sec * 1000000000 + buffer.stx_btime.tv_nsec : 0;
-    status->filesystem_type = filesystem.f_type;
-    status->read_only = (filesystem.f_flags & ST_RDONLY) != 0;
+    return 0;
+}
+
+int shim_filesystem_status(int fd, int64_t *type, int *mount_flags) {
+    struct statfs filesystem;
+    if (fstatfs(fd, &filesystem) == -1) {
+        return -errno;
+    }
+    *type = filesystem.f_type;
+    *mount_flags = ((filesystem.f_flags & ST_RDONLY) ? 1 : 0) | ((filesystem.f_flags & ST_NOSUID) ? 2 : 0);
     return 0;
 }
 

@@ -1,21 +1,37 @@
 /// Everything remainroot needs to know about one CPU. The engine is generic
-/// over this protocol and contains no `#if arch`; adding a CPU means one new
+/// over this protocol and contains no `#if arch`. Adding a CPU means one new
 /// module whose type conforms to it, and one line where the CLI picks the
-/// host's backend.
+/// host's backend; PORTING.md lists the kernel facts to look up and the
+/// tests that show when a port is done.
 ///
 /// Every requirement is called only by the worker thread that owns the
 /// stopped tracee whose registers are passed in, and only at the stop named
 /// in its documentation. None of them performs a system call except
 /// ``cancelSyscall(in:registerSets:)``.
 public protocol ArchitectureBackend: Sendable {
-    /// The general registers exactly as `PTRACE_GETREGSET` with `NT_PRSTATUS`
-    /// reads them for a tracee of this CPU. The engine transfers the struct's
-    /// bytes, so its size and field order must match the kernel's
-    /// `struct user_pt_regs` (or `user_regs_struct`) for the CPU.
-    associatedtype Registers: BitwiseCopyable
+    /// The general registers of a stopped tracee, decoded from the bytes
+    /// that `PTRACE_GETREGSET` with `NT_PRSTATUS` returns.
+    associatedtype Registers: Equatable & Sendable
 
     /// The machine name, as `uname -m` prints it.
     var machineName: String { get }
+
+    /// The size in bytes of the largest `NT_PRSTATUS` register set a tracee
+    /// of this CPU can have. The engine offers a buffer of this size to
+    /// `PTRACE_GETREGSET`, and the kernel returns the length it filled.
+    var registerSetSize: Int { get }
+
+    /// Decodes the register set of a stopped tracee. `bytes.count` is the
+    /// length the kernel filled, which the kernel takes from the tracee's
+    /// mode (arch/x86/kernel/ptrace.c, `task_user_regset_view`): a 32-bit
+    /// task on a 64-bit CPU has a shorter set, such as x86_64's 68-byte
+    /// `user_regs_struct32` for i386 tasks. Returns nil for a length the
+    /// backend does not know.
+    func decodeRegisters(_ bytes: UnsafeRawBufferPointer) -> Registers?
+
+    /// The bytes `PTRACE_SETREGSET` writes back: the layout and length that
+    /// ``decodeRegisters(_:)`` read.
+    func encodeRegisters(_ registers: Registers) -> [UInt8]
 
     /// The system-call ABIs this CPU runs, the native one first. The seccomp
     /// filter traps calls of these ABIs only; a call of any other ABI is
@@ -65,6 +81,22 @@ public protocol ArchitectureBackend: Sendable {
     func stackPointer(of registers: Registers) -> UInt64
 }
 
+extension ArchitectureBackend where Registers: BitwiseCopyable {
+    /// A backend whose tracees all have one register layout keeps it in a
+    /// struct with the kernel's size and field order, and transfers the
+    /// struct's bytes as they are.
+    public var registerSetSize: Int { MemoryLayout<Registers>.size }
+
+    public func decodeRegisters(_ bytes: UnsafeRawBufferPointer) -> Registers? {
+        guard bytes.count == MemoryLayout<Registers>.size else { return nil }
+        return bytes.loadUnaligned(as: Registers.self)
+    }
+
+    public func encodeRegisters(_ registers: Registers) -> [UInt8] {
+        withUnsafeBytes(of: registers) { Array($0) }
+    }
+}
+
 /// Where a cancelled call's result is written.
 public enum ResultStop: Sendable {
     /// At the seccomp stop, together with the cancellation (x86_64, AArch64).
@@ -101,28 +133,43 @@ public struct SyscallABI: Sendable {
     /// the ABI's stat calls are not answered.
     public let statLayout: StatLayout?
 
-    public init(name: String, auditArch: UInt32, syscalls: [Int64: SyscallEntry], foreignNumberFloor: Int64? = nil, statLayout: StatLayout? = nil) {
+    /// The size in bytes of a pointer, and of each word of the initial
+    /// stack (argc, argv, envp, auxv) that execve builds.
+    public let wordSize: Int
+
+    public init(name: String, auditArch: UInt32, syscalls: [Int64: SyscallEntry], foreignNumberFloor: Int64? = nil, statLayout: StatLayout? = nil, wordSize: Int = 8) {
         self.name = name
         self.auditArch = auditArch
         self.syscalls = syscalls
         self.foreignNumberFloor = foreignNumberFloor
         self.statLayout = statLayout
+        self.wordSize = wordSize
+    }
+
+    /// The name of a call in this ABI's kernel table (`__NR_<name>`). Where
+    /// an ABI has both widths of an id call, the 16-bit one keeps the plain
+    /// name and the 32-bit one ends in 32 (i386's `setuid` and `setuid32`).
+    public func kernelName(of entry: SyscallEntry) -> String {
+        let name = entry.syscall.rawValue
+        guard entry.idWidth == .bits32 else { return name }
+        let hasNarrowTwin = syscalls.values.contains { $0.syscall == entry.syscall && $0.idWidth == .bits16 }
+        return hasNarrowTwin ? name + "32" : name
     }
 
     /// Builds the table from the names a backend lists, checking that no
     /// number is given twice.
-    public init(name: String, auditArch: UInt32, numbers: [(Int64, SyscallEntry)], foreignNumberFloor: Int64? = nil, statLayout: StatLayout? = nil) {
+    public init(name: String, auditArch: UInt32, numbers: [(Int64, SyscallEntry)], foreignNumberFloor: Int64? = nil, statLayout: StatLayout? = nil, wordSize: Int = 8) {
         var table: [Int64: SyscallEntry] = [:]
         for (number, entry) in numbers {
             precondition(table[number] == nil, "\(name): syscall number \(number) listed twice")
             table[number] = entry
         }
-        self.init(name: name, auditArch: auditArch, syscalls: table, foreignNumberFloor: foreignNumberFloor, statLayout: statLayout)
+        self.init(name: name, auditArch: auditArch, syscalls: table, foreignNumberFloor: foreignNumberFloor, statLayout: statLayout, wordSize: wordSize)
     }
 
     /// The same ABI with only the calls `include` accepts.
     public func filtered(_ include: (Syscall) -> Bool) -> SyscallABI {
-        SyscallABI(name: name, auditArch: auditArch, syscalls: syscalls.filter { include($0.value.syscall) }, foreignNumberFloor: foreignNumberFloor, statLayout: statLayout)
+        SyscallABI(name: name, auditArch: auditArch, syscalls: syscalls.filter { include($0.value.syscall) }, foreignNumberFloor: foreignNumberFloor, statLayout: statLayout, wordSize: wordSize)
     }
 }
 
@@ -166,15 +213,23 @@ public struct SyscallEntry: Sendable, Hashable {
         self.idWidth = idWidth
     }
 
-    /// For a multiplexing call, the values of its first argument (an `int`)
-    /// that remainroot answers; the seccomp filter lets every other value
-    /// through without a stop. nil traps every call.
-    public var trappedFirstArguments: [UInt32]? {
+    /// Which values of the call's first argument (its low 32 bits) make the
+    /// seccomp filter stop; nil stops every call.
+    public var firstArgumentFilter: ArgumentFilter? {
         switch syscall {
-        case .prctl: return PrctlOption.allCases.map(\.rawValue)
+        case .prctl: return .oneOf(PrctlOption.allCases.map(\.rawValue) + [PrctlOption.setSeccomp])
+        case .clone: return .anyBit(SyscallHandlers.cloneUntraced)
         default: return nil
         }
     }
+}
+
+/// A test of a call's first argument in the seccomp filter.
+public enum ArgumentFilter: Sendable, Hashable {
+    /// Stop when the argument equals one of these.
+    case oneOf([UInt32])
+    /// Stop when the argument has any of these bits set.
+    case anyBit(UInt32)
 }
 
 /// The prctl(2) options that read or change credentials, from
@@ -187,6 +242,10 @@ public enum PrctlOption: UInt32, Sendable, CaseIterable {
     case getSecureBits = 27             // PR_GET_SECUREBITS
     case setSecureBits = 28             // PR_SET_SECUREBITS
     case ambientCapabilities = 47       // PR_CAP_AMBIENT
+
+    /// `PR_SET_SECCOMP`, which installs a filter of the program's own. It
+    /// changes no credential; remainroot only takes note.
+    public static let setSeccomp: UInt32 = 22
 }
 
 /// How wide the uid and gid values of a call are. The 16-bit calls of older
@@ -208,13 +267,16 @@ public enum Syscall: String, Sendable, CaseIterable {
     case mknod, mknodat
     case stat, fstat, lstat, newfstatat, statx
     case getxattr, lgetxattr, fgetxattr, listxattr, llistxattr, flistxattr
+    case chroot, pivot_root, unshare, setns
+    case seccomp, ptrace, clone, clone3
 
     /// The calls that only matter when ownership is recorded; with
     /// `--ownership=off` the filter leaves them to the kernel.
     public var isOwnershipCall: Bool {
         switch self {
         case .mknod, .mknodat, .stat, .fstat, .lstat, .newfstatat, .statx,
-             .getxattr, .lgetxattr, .fgetxattr, .listxattr, .llistxattr, .flistxattr:
+             .getxattr, .lgetxattr, .fgetxattr, .listxattr, .llistxattr, .flistxattr,
+             .chroot, .pivot_root, .unshare, .setns:
             return true
         default:
             return false
@@ -242,6 +304,14 @@ public enum Syscall: String, Sendable, CaseIterable {
             return "the kernel's result, with the recorded owner, type and device number of the file"
         case .getxattr, .lgetxattr, .fgetxattr, .listxattr, .llistxattr, .flistxattr:
             return "the kernel's result, with remainroot's own attributes hidden"
+        case .chroot, .pivot_root, .unshare, .setns:
+            return "passed to the kernel; afterwards paths are resolved in each tracee's own root"
+        case .seccomp:
+            return "passed to the kernel; the program's own filters then see no tracer, as without remainroot"
+        case .ptrace:
+            return "passed to the kernel, which refuses a second tracer; logged once"
+        case .clone, .clone3:
+            return "CLONE_UNTRACED is removed, so that every child stays traced"
         }
     }
 }

@@ -312,11 +312,25 @@ public struct Credentials: Hashable, Sendable {
     /// effective gid outside the caller's groups (`!in_group_p(egid)`, the
     /// fsgid or a supplementary group) counts as an id change and clears
     /// the ambient set.
-    public mutating func execute() {
+    ///
+    /// Returns whether the kernel would mark the new program's execution
+    /// secure (`AT_SECURE`, `bprm->secureexec`): after an id change, while
+    /// an effective id differs from the real one, or when a task whose real
+    /// uid is not 0 gains effective capabilities or more permitted ones
+    /// than its ambient set.
+    ///
+    /// `setUserID` and `setGroupID` are the owner and group of a set-user-ID
+    /// or set-group-ID program that the kernel's `bprm_fill_uid` would
+    /// honour; they become the effective ids first.
+    @discardableResult
+    public mutating func execute(setUserID: UInt32? = nil, setGroupID: UInt32? = nil) -> Bool {
         let old = self
         var raisesEffective = false
 
-        let idChanged = !(egid == old.fsgid || old.groups.contains(egid))
+        if let setUserID { euid = setUserID }
+        if let setGroupID { egid = setGroupID }
+
+        let idChanged = euid != old.euid || !(egid == old.fsgid || old.groups.contains(egid))
         if idChanged {
             ambient = .empty
         }
@@ -339,5 +353,8 @@ public struct Credentials: Hashable, Sendable {
         permitted = permitted.union(ambient)
         effective = raisesEffective ? permitted : ambient
         securebits.rawValue &= ~SecureBits.keepCapabilities.rawValue
+
+        let gainedCapabilities = raisesEffective || permitted.subtracting(ambient) != .empty
+        return idChanged || euid != uid || egid != gid || (uid != 0 && gainedCapabilities)
     }
 }

@@ -83,6 +83,14 @@ enum SystemCalls {
         return .success(String(decoding: bytes, as: UTF8.self))
     }
 
+    /// readlink(2), or nil when the link cannot be read.
+    static func readLink(_ path: String) -> String? {
+        var buffer = [CChar](repeating: 0, count: 256)
+        let length = readlink(path, &buffer, buffer.count - 1)
+        guard length >= 0 else { return nil }
+        return String(decoding: buffer[0..<length].map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
+
     /// Writes a whole small file, such as /proc/self/uid_map.
     static func writeFile(_ path: String, _ contents: String) -> Result<Void, Errno> {
         let fd = open(path, O_WRONLY | O_CLOEXEC)

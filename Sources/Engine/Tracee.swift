@@ -19,13 +19,17 @@ final class Tracee<Backend: ArchitectureBackend> {
     let pid: ProcessID
     var credentials: Credentials
     var pendingExit: PendingExit?
+    /// Whether the thread installed a seccomp filter of its own (inherited
+    /// by children and kept across execve, as filters are).
+    var hasOwnFilter: Bool
     /// The trace record of a call the kernel is running, completed at its
     /// exit stop. Set only while a trace sink is installed.
     var pendingTrace: PendingTrace?
 
-    init(pid: ProcessID, credentials: Credentials) {
+    init(pid: ProcessID, credentials: Credentials, hasOwnFilter: Bool = false) {
         self.pid = pid
         self.credentials = credentials
+        self.hasOwnFilter = hasOwnFilter
     }
 }
 

@@ -235,12 +235,15 @@ public final class Tracer<Backend: ArchitectureBackend> {
         }
         if case .success = result {
             let child = ProcessID(pid_t(truncatingIfNeeded: message))
-            tracees[child] = Tracee(pid: child, credentials: parent.credentials)
+            tracees[child] = Tracee(pid: child, credentials: parent.credentials, hasOwnFilter: parent.hasOwnFilter)
+            handlers.ownership?.checkMountNamespace(of: child)
             if let status = earlyStops.removeValue(forKey: child) {
                 dispatch(child, status)
             }
         }
-        resume(parent.pid)
+        // A clone whose arguments remainroot rewrote still owes the parent
+        // its syscall-exit stop, where they are put back.
+        resume(parent.pid, request: parent.pendingExit == nil ? SystemCalls.ptraceContinue : SystemCalls.ptraceSyscall)
     }
 
     /// After execve the thread that called it has the thread-group leader's
@@ -257,18 +260,31 @@ public final class Tracer<Backend: ArchitectureBackend> {
         if case .success = result {
             let formerPid = ProcessID(pid_t(truncatingIfNeeded: former))
             if formerPid != tracee.pid, let moved = tracees.removeValue(forKey: formerPid) {
-                execing = Tracee(pid: tracee.pid, credentials: moved.credentials)
+                execing = Tracee(pid: tracee.pid, credentials: moved.credentials, hasOwnFilter: moved.hasOwnFilter)
                 tracees[tracee.pid] = execing
             }
         }
-        execing.credentials.execute()
+        let setIDs = OwnershipStore.setIDs(ofProgramRunBy: execing.pid, store: handlers.ownership)
+        let isSecure = execing.credentials.execute(setUserID: setIDs.uid, setGroupID: setIDs.gid)
         execing.pendingExit = nil
+        rewriteAuxiliaryVector(of: execing, isSecure: isSecure)
 
         if tracee.pid == rootPid && reportFd >= 0 {
             close(reportFd)
             reportFd = -1
         }
         resume(tracee.pid)
+    }
+
+    private func rewriteAuxiliaryVector(of tracee: Tracee<Backend>, isSecure: Bool) {
+        guard let registers = readRegisters(tracee.pid) else { return }
+        let wordSize = backend.abiIndex(of: registers).map { backend.abis[$0].wordSize } ?? 8
+        do {
+            try AuxiliaryVector.rewrite(memory: ProcessMemory(pid: tracee.pid), stackPointer: backend.stackPointer(of: registers),
+                                        wordSize: wordSize, credentials: tracee.credentials, isSecure: isSecure)
+        } catch {
+            logger.log(.warning, pid: tracee.pid, "cannot rewrite the auxiliary vector of the new program: \(error)")
+        }
     }
 
     // MARK: - System calls
@@ -278,14 +294,22 @@ public final class Tracer<Backend: ArchitectureBackend> {
         guard let registers = readRegisters(pid) else { return }
 
         let number = backend.syscallNumber(of: registers)
+        if tracee.hasOwnFilter && !isOurStop(pid) {
+            // The program's own filter asked for a tracer. Without
+            // remainroot it would have none, and the kernel fails such a
+            // call with ENOSYS (seccomp(2), SECCOMP_RET_TRACE).
+            answer(.failure(.functionNotImplemented), to: tracee, registers: registers)
+            return
+        }
         guard let abiIndex = backend.abiIndex(of: registers),
               let entry = backend.abis[abiIndex].syscalls[number]
         else {
-            // Only a filter of the program's own can trap a call ours does
-            // not list; the kernel runs it.
             logger.log(.debug, pid: pid, "seccomp stop for unlisted syscall \(number), passed to the kernel")
             resume(pid)
             return
+        }
+        if entry.syscall == .seccomp || (entry.syscall == .prctl && UInt32(truncatingIfNeeded: backend.argument(0, of: registers)) == PrctlOption.setSeccomp) {
+            tracee.hasOwnFilter = true
         }
         debugObserver?.willHandleSyscall(entry, number: number, of: pid)
         defer { debugObserver?.didHandleSyscall(of: pid) }
@@ -306,23 +330,7 @@ public final class Tracer<Backend: ArchitectureBackend> {
             resume(pid, request: tracee.pendingTrace == nil ? SystemCalls.ptraceContinue : SystemCalls.ptraceSyscall)
 
         case .answer(let result):
-            var modified = registers
-            do {
-                try backend.cancelSyscall(in: &modified, registerSets: PtraceRegisterSets(pid: pid))
-            } catch {
-                logFailure(error)
-                return
-            }
-            switch backend.cancelledResultStop {
-            case .entry:
-                backend.setResult(result, in: &modified)
-                guard writeRegisters(modified, pid) else { return }
-                resume(pid)
-            case .exit:
-                guard writeRegisters(modified, pid) else { return }
-                tracee.pendingExit = .writeResult(result)
-                resume(pid, request: SystemCalls.ptraceSyscall)
-            }
+            answer(result, to: tracee, registers: registers)
 
         case .rewriteArguments(let replaced):
             guard rewriteArguments(replaced, in: registers, pid) else { return }
@@ -338,6 +346,39 @@ public final class Tracer<Backend: ArchitectureBackend> {
             tracee.pendingExit = .finish(task, entry: registers)
             resume(pid, request: SystemCalls.ptraceSyscall)
         }
+    }
+
+    /// Skips the call and gives the program `result`.
+    private func answer(_ result: SyscallResult, to tracee: Tracee<Backend>, registers: Backend.Registers) {
+        let pid = tracee.pid
+        var modified = registers
+        do {
+            try backend.cancelSyscall(in: &modified, registerSets: PtraceRegisterSets(pid: pid))
+        } catch {
+            logFailure(error)
+            return
+        }
+        switch backend.cancelledResultStop {
+        case .entry:
+            backend.setResult(result, in: &modified)
+            guard writeRegisters(modified, pid) else { return }
+            resume(pid)
+        case .exit:
+            guard writeRegisters(modified, pid) else { return }
+            tracee.pendingExit = .writeResult(result)
+            resume(pid, request: SystemCalls.ptraceSyscall)
+        }
+    }
+
+    /// Whether remainroot's filter made this seccomp stop: its mark is in
+    /// the event message (SECCOMP_RET_DATA).
+    private func isOurStop(_ pid: ProcessID) -> Bool {
+        var message: UInt = 0
+        let result = withUnsafeMutablePointer(to: &message) {
+            SystemCalls.ptrace(SystemCalls.ptraceGetEventMessage, pid, data: UInt(bitPattern: $0))
+        }
+        guard case .success = result else { return true }
+        return UInt16(truncatingIfNeeded: message) == SeccompFilter.traceMark
     }
 
     private func rewriteArguments(_ replaced: [Int: UInt64], in registers: Backend.Registers, _ pid: ProcessID) -> Bool {
@@ -385,8 +426,7 @@ public final class Tracer<Backend: ArchitectureBackend> {
 
     /// Reads the general registers, or nil when the thread vanished.
     private func readRegisters(_ pid: ProcessID) -> Backend.Registers? {
-        withUnsafeTemporaryAllocation(of: Backend.Registers.self, capacity: 1) { buffer -> Backend.Registers? in
-            let raw = UnsafeMutableRawBufferPointer(buffer)
+        withUnsafeTemporaryAllocation(byteCount: backend.registerSetSize, alignment: 16) { raw -> Backend.Registers? in
             raw.initializeMemory(as: UInt8.self, repeating: 0)
             var vector = iovec(iov_base: raw.baseAddress, iov_len: raw.count)
             let result = withUnsafeMutablePointer(to: &vector) {
@@ -396,16 +436,18 @@ public final class Tracer<Backend: ArchitectureBackend> {
                 logFailure(TraceError("PTRACE_GETREGSET", pid: pid, errno: errno))
                 return nil
             }
-            precondition(vector.iov_len == raw.count,
-                "\(backend.machineName) registers are \(raw.count) bytes, the kernel filled \(vector.iov_len)")
-            return raw.load(as: Backend.Registers.self)
+            let filled = UnsafeRawBufferPointer(rebasing: raw[0..<min(vector.iov_len, raw.count)])
+            guard let registers = backend.decodeRegisters(filled) else {
+                preconditionFailure("\(backend.machineName) backend cannot decode the \(vector.iov_len)-byte register set of \(pid): \(Array(filled))")
+            }
+            return registers
         }
     }
 
     /// Writes the general registers; false when the thread vanished.
     private func writeRegisters(_ registers: Backend.Registers, _ pid: ProcessID) -> Bool {
-        var copy = registers
-        return withUnsafeMutableBytes(of: &copy) { raw in
+        var bytes = backend.encodeRegisters(registers)
+        return bytes.withUnsafeMutableBytes { raw in
             var vector = iovec(iov_base: raw.baseAddress, iov_len: raw.count)
             let result = withUnsafeMutablePointer(to: &vector) {
                 SystemCalls.ptrace(SystemCalls.ptraceSetRegisterSet, pid, address: UInt(SystemCalls.registerSetGeneral), data: UInt(bitPattern: $0))

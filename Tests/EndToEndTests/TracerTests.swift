@@ -28,6 +28,67 @@ final class TracerTests: XCTestCase {
         XCTAssertEqual(emulated.standardOutput, native.standardOutput, emulated.standardError)
     }
 
+    func testAuxiliaryVectorCarriesEmulatedIDs() throws {
+        try XCTSkipUnless(Harness.isRoot, "the native oracle needs real root")
+        let program = try Harness.compile("auxv-after-exec")
+        let cases = [
+            ["0", "0", "0", "0", "0", "0"],
+            ["1000", "1000", "1000", "1000", "1000", "1000"],
+            ["1000", "0", "0", "100", "100", "100"],
+            ["0", "1000", "0", "0", "0", "0"],
+            ["1000", "1000", "1000", "100", "5", "5"],
+        ]
+        for ids in cases {
+            let native = try Harness.run([program] + ids)
+            let emulated = try traced([program] + ids)
+            XCTAssertEqual(native.status, 0, native.standardError)
+            XCTAssertEqual(emulated.standardOutput, native.standardOutput, "ids \(ids): \(emulated.standardError)")
+        }
+    }
+
+    func testLoaderSeesTheIDsOfADrop() throws {
+        try Harness.require("python3")
+        let output = try Harness.shell("""
+            $RUN python3 -c '
+            import os
+            os.setgroups([]); os.setresgid(1000, 1000, 1000); os.setresuid(1000, 1000, 1000)
+            os.execvp("env", ["env", "LD_SHOW_AUXV=1", "/bin/true"])' 2>&1 | awk '$1 ~ /^AT_(UID|EUID|GID|EGID):$/ {printf "%s%s ", $1, $2}'
+            """)
+        XCTAssertEqual(output.standardOutput, "AT_UID:1000 AT_EUID:1000 AT_GID:1000 AT_EGID:1000 ")
+    }
+
+    /// Set-user-ID and set-group-ID programs: the same program, owned by
+    /// root and by a recorded user 1000, run natively by real root and
+    /// under remainroot, including under no_new_privs, where the kernel
+    /// ignores the bits.
+    func testSetUserIDProgramsMatchRealRoot() throws {
+        try XCTSkipUnless(Harness.isRoot, "the native oracle needs real root")
+        try Harness.require("setpriv")
+        let program = try Harness.compile("show-ids")
+        let directory = Harness.temporaryDirectory().path
+        let script = """
+            set -e
+            cp "$PROGRAM" "$DIR/root-owned" && chmod 4755 "$DIR/root-owned"
+            cp "$PROGRAM" "$DIR/user-owned" && chown 1000:1000 "$DIR/user-owned" && chmod 6755 "$DIR/user-owned"
+            "$DIR/user-owned"
+            setpriv --reuid 1000 --regid 1000 --clear-groups "$DIR/root-owned"
+            setpriv --no-new-privs "$DIR/user-owned"
+            setpriv --reuid 1000 --regid 1000 --clear-groups --no-new-privs "$DIR/root-owned"
+            rm "$DIR/root-owned" "$DIR/user-owned"
+            """
+        let environment = ["PROGRAM": program, "DIR": directory]
+        let native = try Harness.run(["sh", "-c", script], environment: environment)
+        let emulated = try Harness.run([Harness.remainroot, "--unshare", "--", "sh", "-c", script], environment: environment)
+        XCTAssertEqual(native.standardOutput, """
+            uid 0 1000 1000 gid 0 1000 1000
+            uid 1000 0 0 gid 1000 1000 1000
+            uid 0 0 0 gid 0 0 0
+            uid 1000 1000 1000 gid 1000 1000 1000
+
+            """, native.standardError)
+        XCTAssertEqual(emulated.standardOutput, native.standardOutput, emulated.standardError)
+    }
+
     func testRefusesOutsideUserNamespace() throws {
         try XCTSkipUnless(Harness.isRoot, "only the initial namespace of real root maps every id")
         let output = try Harness.run([Harness.remainroot, "--", "true"])

@@ -99,11 +99,12 @@ struct shim_file_status {
     int64_t size;
     // The birth time as nanoseconds, or 0 where the filesystem keeps none.
     int64_t birth_time;
-    // statfs(2) f_type and whether the mount is read-only.
-    int64_t filesystem_type;
-    int read_only;
 };
 int shim_file_status(int fd, struct shim_file_status *status);
+
+// fstatfs(2): the filesystem's f_type, and the mount's flags: bit 0 for a
+// read-only mount (ST_RDONLY), bit 1 for nosuid (ST_NOSUID).
+int shim_filesystem_status(int fd, int64_t *type, int *mount_flags);
 
 // fchownat(fd, "", uid, gid, AT_EMPTY_PATH): the real chown of the file.
 int shim_chown_descriptor(int fd, uint32_t uid, uint32_t gid);

@@ -23,7 +23,7 @@ struct FileCallContext {
     static let blockDevice: UInt32 = 0o060000       // S_IFBLK
     static let regularFile: UInt32 = 0o100000       // S_IFREG
 
-    var paths: TraceePaths { TraceePaths(pid: pid, memory: memory) }
+    var paths: TraceePaths { TraceePaths(pid: pid, memory: memory, sharesTracerRoot: !store.rootsMayDiffer) }
 
     /// The owner a program sees: the recorded one over the real one.
     func visibleOwner(of file: OpenedFile, record: OwnershipRecord?) -> (uid: UInt32, gid: UInt32) {
@@ -51,7 +51,7 @@ struct FileCallContext {
 
         let record = store.record(of: file)
         let owner = visibleOwner(of: file, record: record)
-        if file.status.read_only != 0 {
+        if file.isOnReadOnlyMount {
             throw .readOnlyFileSystem
         }
         try checkChownPermission(uid: uid, gid: gid, owner: owner)

@@ -31,8 +31,30 @@ public final class OpenedFile {
     public var isDirectory: Bool { fileType == 0o040000 }
     public var isSymbolicLink: Bool { fileType == 0o120000 }
 
-    /// `PROC_SUPER_MAGIC`: procfs, whose files depend on who reads them.
-    public var isOnProcfs: Bool { status.filesystem_type == 0x9fa0 }
+    /// Whether the file is on procfs (`PROC_SUPER_MAGIC`), whose files
+    /// depend on who reads them. Block-device filesystems have a nonzero
+    /// major device number, so only the others need the fstatfs call.
+    public var isOnProcfs: Bool {
+        guard status.device >> 8 & 0xfff == 0 else { return false }
+        return filesystem()?.type == 0x9fa0
+    }
+
+    /// Whether the file's mount is read-only (EROFS for any change).
+    public var isOnReadOnlyMount: Bool {
+        filesystem()?.readOnly ?? false
+    }
+
+    /// Whether the file's mount ignores set-user-ID bits (`nosuid`).
+    public var isOnNoSetIDMount: Bool {
+        filesystem()?.noSetID ?? false
+    }
+
+    private func filesystem() -> (type: Int64, readOnly: Bool, noSetID: Bool)? {
+        var type: Int64 = 0
+        var flags: Int32 = 0
+        guard shim_filesystem_status(descriptor, &type, &flags) == 0 else { return nil }
+        return (type, flags & 1 != 0, flags & 2 != 0)
+    }
 
     /// Whether `user.*` attributes can exist on this file: the kernel
     /// allows them only on regular files and directories (xattr(7)).

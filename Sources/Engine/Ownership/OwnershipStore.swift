@@ -1,3 +1,4 @@
+import CShims
 import Synchronization
 
 /// Where remainroot keeps what it records, chosen with `--ownership`.
@@ -51,6 +52,7 @@ public final class OwnershipStore: Sendable {
     private let keyed: KeyedOwnershipStore
     private let keyedIsPersistent: Bool
     private let logger: Logger
+    private let rootsDiffer = Atomic<Bool>(false)
 
     /// `keyed` is the state file's store; without one, records that cannot
     /// go into attributes last only for this run.
@@ -59,6 +61,29 @@ public final class OwnershipStore: Sendable {
         self.keyed = stateStore ?? MemoryOwnershipStore()
         self.keyedIsPersistent = stateStore != nil
         self.logger = logger
+    }
+
+    /// Whether some tracee may have another root directory or mount
+    /// namespace than the tracer, after a chroot, pivot_root, unshare or
+    /// setns, or a child created in a new mount namespace. Once set, every
+    /// path is resolved through the tracee's own /proc/PID/root.
+    public var rootsMayDiffer: Bool {
+        rootsDiffer.load(ordering: .relaxed)
+    }
+
+    public func noteRootsMayDiffer() {
+        rootsDiffer.store(true, ordering: .relaxed)
+    }
+
+    /// Notes a new task created in another mount namespace (clone with
+    /// CLONE_NEWNS, which the filter cannot see in clone3's arguments).
+    public func checkMountNamespace(of pid: ProcessID) {
+        guard !rootsMayDiffer else { return }
+        let theirs = SystemCalls.readLink("/proc/\(pid.rawValue)/ns/mnt")
+        let ours = SystemCalls.readLink("/proc/self/ns/mnt")
+        if theirs == nil || theirs != ours {
+            noteRootsMayDiffer()
+        }
     }
 
     private func usesAttributes(_ file: OpenedFile) -> Bool {
@@ -115,5 +140,31 @@ public final class OwnershipStore: Sendable {
         } else if file.isRegular && file.status.size == 0 {
             try file.removeAttribute(DeviceAttribute.name)
         }
+    }
+}
+
+extension OwnershipStore {
+    /// The effective ids a new program gets from its set-user-ID and
+    /// set-group-ID bits, as the kernel's `bprm_fill_uid` in fs/exec.c
+    /// decides, with the owner recorded in `store` in place of the real one. None on a
+    /// nosuid mount or under no_new_privs; the group only when the file is
+    /// also group-executable. Call at the exec stop.
+    public static func setIDs(ofProgramRunBy pid: ProcessID, store: OwnershipStore?) -> (uid: UInt32?, gid: UInt32?) {
+        let executable = shim_open_path(-100, "/proc/\(pid.rawValue)/exe", 0, 0)
+        guard executable >= 0, let file = try? OpenedFile(descriptor: executable) else { return (nil, nil) }
+
+        let setUserID: UInt32 = 0o4000, setGroupID: UInt32 = 0o2000, groupExecute: UInt32 = 0o010
+        let mode = file.status.mode
+        guard mode & (setUserID | setGroupID) != 0, !file.isOnNoSetIDMount, !Self.hasNoNewPrivileges(pid) else { return (nil, nil) }
+
+        let record = store?.record(of: file)
+        let uid = mode & setUserID != 0 ? record?.uid ?? file.status.uid : nil
+        let gid = mode & (setGroupID | groupExecute) == (setGroupID | groupExecute) ? record?.gid ?? file.status.gid : nil
+        return (uid, gid)
+    }
+
+    private static func hasNoNewPrivileges(_ pid: ProcessID) -> Bool {
+        guard case .success(let status) = SystemCalls.readFile("/proc/\(pid.rawValue)/status") else { return false }
+        return status.split(separator: "\n").contains { $0.hasPrefix("NoNewPrivs:") && $0.hasSuffix("1") }
     }
 }
