@@ -266,7 +266,8 @@ public final class Tracer<Backend: ArchitectureBackend> {
             }
         }
         let setIDs = OwnershipStore.setIDs(ofProgramRunBy: execing.pid, store: handlers.ownership)
-        let isSecure = execing.credentials.execute(setUserID: setIDs.uid, setGroupID: setIDs.gid)
+        let isSecure = execing.credentials.execute(setUserID: setIDs.uid, setGroupID: setIDs.gid,
+                                                   noNewPrivileges: OwnershipStore.hasNoNewPrivileges(execing.pid))
         execing.pendingExit = nil
         rewriteAuxiliaryVector(of: execing, isSecure: isSecure)
 
