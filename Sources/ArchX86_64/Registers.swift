@@ -75,6 +75,9 @@ enum I386RegisterLayout {
         ]
     }
 
+    /// The bytes up to and including orig_eax, the twelfth field.
+    static let syscallRegisterByteCount = 12 * 4
+
     static func decode(_ bytes: UnsafeRawBufferPointer) -> X86_64Registers {
         var registers = X86_64Registers()
         for (index, entry) in fields.enumerated() {

@@ -11,7 +11,10 @@ public struct X86_64Backend: ArchitectureBackend {
     public var machineName: String { "x86_64" }
 
     /// The native ABI first, then i386.
-    public var abis: [SyscallABI] { [X86_64SyscallNumbers.abi, I386SyscallNumbers.abi] }
+    public var abis: [SyscallABI] { Self.allABIs }
+
+    /// Built once: the tracer reads ``abis`` at every stop.
+    private static let allABIs = [X86_64SyscallNumbers.abi, I386SyscallNumbers.abi]
 
     public var registerSetSize: Int { MemoryLayout<X86_64Registers>.size }
 
@@ -32,6 +35,16 @@ public struct X86_64Backend: ArchitectureBackend {
         }
         return I386RegisterLayout.encode(registers)
     }
+
+    /// Up to orig_rax (orig_eax for an i386 task), which every argument
+    /// register and rax precede. The rest, rip to gs, stays as it is.
+    public func syscallRegisterByteCount(of registers: X86_64Registers) -> Int {
+        registers.isSixtyFourBitMode ? Self.sixtyFourBitSyscallRegisterByteCount : I386RegisterLayout.syscallRegisterByteCount
+    }
+
+    /// The bytes from r15 to orig_rax, computed once because the tracer asks
+    /// at every register write.
+    private static let sixtyFourBitSyscallRegisterByteCount = MemoryLayout<X86_64Registers>.offset(of: \.orig_rax)! + 8
 
     /// The ABI by the code segment, as the kernel picks the register set.
     ///

@@ -7,6 +7,7 @@ struct RunCommand {
     static let usage = """
         Usage: remainroot [OPTIONS] [--] COMMAND [ARG...]
                remainroot syscalls [--arch NAME]
+               remainroot bench [--quick | --full] [--json] [--only NAME[,NAME...]]
 
         Runs COMMAND under ptrace inside a user namespace and answers its
         credential system calls with the kernel's own rules, so that it can
@@ -51,6 +52,8 @@ struct RunCommand {
           syscalls [--arch NAME]
                                 List the system calls remainroot answers for an
                                 ABI: x86_64, i386, aarch64 or ppc64le.
+          bench                 Measure what tracing costs on this machine; see
+                                remainroot bench --help.
 
         Exit status: COMMAND's own; 128+N when signal N killed it; 126 when it
         could not be executed; 127 when it was not found; 125 when remainroot

@@ -33,6 +33,15 @@ public protocol ArchitectureBackend: Sendable {
     /// ``decodeRegisters(_:)`` read.
     func encodeRegisters(_ registers: Registers) -> [UInt8]
 
+    /// Returns the number of leading bytes of ``encodeRegisters(_:)`` that
+    /// hold every register the engine changes at a syscall stop: the number,
+    /// the arguments and the result. The engine writes only these, because
+    /// the kernel checks and stores each register it is given, and on x86_64
+    /// the segment and base registers that follow are the costly ones. The
+    /// count is a multiple of one register's size, as `PTRACE_SETREGSET`
+    /// requires. The default, `Int.max`, writes the whole set.
+    func syscallRegisterByteCount(of registers: Registers) -> Int
+
     /// The system-call ABIs this CPU runs, the native one first. The seccomp
     /// filter traps calls of these ABIs only; a call of any other ABI is
     /// allowed and left to the kernel.
@@ -79,6 +88,12 @@ public protocol ArchitectureBackend: Sendable {
 
     /// The stack pointer, for crash reports and invariant messages.
     func stackPointer(of registers: Registers) -> UInt64
+}
+
+extension ArchitectureBackend {
+    public func syscallRegisterByteCount(of registers: Registers) -> Int {
+        Int.max
+    }
 }
 
 extension ArchitectureBackend where Registers: BitwiseCopyable {

@@ -446,11 +446,13 @@ public final class Tracer<Backend: ArchitectureBackend> {
         }
     }
 
-    /// Writes the general registers; false when the thread vanished.
+    /// Writes the registers a syscall stop changes, which lead the register
+    /// set; false when the thread vanished. Call only at a syscall stop.
     private func writeRegisters(_ registers: Backend.Registers, _ pid: ProcessID) -> Bool {
         var bytes = backend.encodeRegisters(registers)
+        let count = min(bytes.count, backend.syscallRegisterByteCount(of: registers))
         return bytes.withUnsafeMutableBytes { raw in
-            var vector = iovec(iov_base: raw.baseAddress, iov_len: raw.count)
+            var vector = iovec(iov_base: raw.baseAddress, iov_len: count)
             let result = withUnsafeMutablePointer(to: &vector) {
                 SystemCalls.ptrace(SystemCalls.ptraceSetRegisterSet, pid, address: UInt(SystemCalls.registerSetGeneral), data: UInt(bitPattern: $0))
             }
