@@ -199,9 +199,19 @@ struct FileCallContext {
         credentials.fsuid != 0 || credentials.fsgid != 0
     }
 
+    /// Whether the kernel's owner for a new file at `path` would differ from
+    /// the emulated one: when the task's fsuid or fsgid is not 0, or when
+    /// the parent directory is set-group-ID with a recorded group, which the
+    /// kernel cannot pass on.
+    private func needsNewOwner(directory: Int32, path: [UInt8]) -> Bool {
+        if createsForeignOwner { return true }
+        guard let parent = parentDirectory(directory: directory, path: path), parent.status.mode & 0o2000 != 0 else { return false }
+        return store.record(of: parent)?.gid != nil
+    }
+
     /// mkdir and symlink: the call creates its path or fails.
     private func created(directory: Int32, pathAddress: UInt64) -> SyscallAction {
-        guard createsForeignOwner, let path = try? paths.readPath(at: pathAddress) else { return .passThrough }
+        guard let path = try? paths.readPath(at: pathAddress), needsNewOwner(directory: directory, path: path) else { return .passThrough }
         return .inspectResult(.recordNewFile(directory: directory, path: path, resultIsDescriptor: false))
     }
 
@@ -209,8 +219,8 @@ struct FileCallContext {
     /// exists instead, which keeps its owner, so the path is looked up
     /// first.
     private func openCreating(directory: Int32, pathAddress: UInt64, flags: UInt32) -> SyscallAction {
-        guard createsForeignOwner, flags & OpenFlags.creating != 0 else { return .passThrough }
-        guard let path = try? paths.readPath(at: pathAddress) else { return .passThrough }
+        guard flags & OpenFlags.creating != 0 else { return .passThrough }
+        guard let path = try? paths.readPath(at: pathAddress), needsNewOwner(directory: directory, path: path) else { return .passThrough }
         let isTemporary = flags & OpenFlags.temporaryFile == OpenFlags.temporaryFile
         if !isTemporary && flags & OpenFlags.exclusive == 0 {
             let existing = try? paths.open(directory: directory, path: path, followLastLink: flags & OpenFlags.noFollow == 0, allowEmpty: false)
@@ -222,16 +232,21 @@ struct FileCallContext {
     /// The owner the kernel's `inode_init_owner` gives a new file of this
     /// task: its fsuid, and the parent directory's group when that has the
     /// set-group-ID bit, else its fsgid.
-    private func newOwner(parentDirectory: Int32, path: [UInt8]) -> (uid: UInt32, gid: UInt32) {
-        var parentPath = Array(path.reversed().drop { $0 != UInt8(ascii: "/") }.reversed())
-        while parentPath.count > 1 && parentPath.last == UInt8(ascii: "/") { parentPath.removeLast() }
-        let parent = parentPath.isEmpty
-            ? try? paths.openDescriptor(parentDirectory)
-            : try? paths.open(directory: parentDirectory, path: parentPath, followLastLink: true, allowEmpty: false)
-        if let parent, parent.status.mode & 0o2000 != 0 {
+    private func newOwner(parentDirectory directory: Int32, path: [UInt8]) -> (uid: UInt32, gid: UInt32) {
+        if let parent = parentDirectory(directory: directory, path: path), parent.status.mode & 0o2000 != 0 {
             return (credentials.fsuid, visibleOwner(of: parent, record: store.record(of: parent)).gid)
         }
         return (credentials.fsuid, credentials.fsgid)
+    }
+
+    /// The directory that holds `path`: its text up to the last slash, or
+    /// the starting directory for a bare name.
+    private func parentDirectory(directory: Int32, path: [UInt8]) -> OpenedFile? {
+        var parentPath = Array(path.reversed().drop { $0 != UInt8(ascii: "/") }.reversed())
+        while parentPath.count > 1 && parentPath.last == UInt8(ascii: "/") { parentPath.removeLast() }
+        return parentPath.isEmpty
+            ? try? paths.openDescriptor(directory)
+            : try? paths.open(directory: directory, path: parentPath, followLastLink: true, allowEmpty: false)
     }
 
     private func recordNewFile(directory: Int32, path: [UInt8], descriptor: Int32?) {
@@ -396,11 +411,11 @@ struct FileCallContext {
             "directory listings (getdents d_type) show faked device nodes as regular files, so find -type c or -type b misses them; stat shows the device")
         var record = store.record(of: file) ?? OwnershipRecord()
         record.device = device
-        if createsForeignOwner {
-            let owner = newOwner(parentDirectory: directory, path: path)
-            record.uid = owner.uid == file.status.uid ? nil : owner.uid
-            record.gid = owner.gid == file.status.gid ? nil : owner.gid
-        }
+        // The parent's group may be a recorded one, which the kernel did
+        // not see when it made the file, so the owner is always computed.
+        let owner = newOwner(parentDirectory: directory, path: path)
+        record.uid = owner.uid == file.status.uid ? nil : owner.uid
+        record.gid = owner.gid == file.status.gid ? nil : owner.gid
         do {
             try store.setRecord(record, of: file, pid: pid)
         } catch {
