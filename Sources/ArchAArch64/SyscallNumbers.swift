@@ -45,6 +45,10 @@ enum AArch64SyscallNumbers {
         (220, SyscallEntry(.clone)),
         (277, SyscallEntry(.seccomp)),
         (435, SyscallEntry(.clone3)),
+        (34, SyscallEntry(.mkdirat)),
+        (36, SyscallEntry(.symlinkat)),
+        (56, SyscallEntry(.openat)),
+        (437, SyscallEntry(.openat2)),
     ]
 
     /// `AUDIT_ARCH_AARCH64` from <linux/audit.h>: EM_AARCH64 (183) with the

@@ -49,6 +49,14 @@ enum PPC64LESyscallNumbers {
         (120, SyscallEntry(.clone)),
         (358, SyscallEntry(.seccomp)),
         (435, SyscallEntry(.clone3)),
+        (5, SyscallEntry(.open)),
+        (8, SyscallEntry(.creat)),
+        (39, SyscallEntry(.mkdir)),
+        (83, SyscallEntry(.symlink)),
+        (286, SyscallEntry(.openat)),
+        (287, SyscallEntry(.mkdirat)),
+        (295, SyscallEntry(.symlinkat)),
+        (437, SyscallEntry(.openat2)),
     ]
 
     /// `AUDIT_ARCH_PPC64LE` from <linux/audit.h>: EM_PPC64 (21) with the

@@ -4,10 +4,14 @@ import Engine
 /// arch/x86/entry/syscalls/syscall_64.tbl (`__NR_*` in asm/unistd_64.h).
 enum X86_64SyscallNumbers {
     static let table: [(Int64, SyscallEntry)] = [
+        (2, SyscallEntry(.open)),
         (4, SyscallEntry(.stat)),
         (5, SyscallEntry(.fstat)),
         (6, SyscallEntry(.lstat)),
         (56, SyscallEntry(.clone)),
+        (83, SyscallEntry(.mkdir)),
+        (85, SyscallEntry(.creat)),
+        (88, SyscallEntry(.symlink)),
         (92, SyscallEntry(.chown)),
         (93, SyscallEntry(.fchown)),
         (94, SyscallEntry(.lchown)),
@@ -40,14 +44,18 @@ enum X86_64SyscallNumbers {
         (194, SyscallEntry(.listxattr)),
         (195, SyscallEntry(.llistxattr)),
         (196, SyscallEntry(.flistxattr)),
+        (257, SyscallEntry(.openat)),
+        (258, SyscallEntry(.mkdirat)),
         (259, SyscallEntry(.mknodat)),
         (260, SyscallEntry(.fchownat)),
         (262, SyscallEntry(.newfstatat)),
+        (266, SyscallEntry(.symlinkat)),
         (272, SyscallEntry(.unshare)),
         (308, SyscallEntry(.setns)),
         (317, SyscallEntry(.seccomp)),
         (332, SyscallEntry(.statx)),
         (435, SyscallEntry(.clone3)),
+        (437, SyscallEntry(.openat2)),
     ]
 
     /// `AUDIT_ARCH_X86_64` from <linux/audit.h>: EM_X86_64 (62) with the

@@ -69,6 +69,11 @@ static char demangled_name[4096];
 static char own_maps[256 * 1024];
 
 static void emit(struct line *line) {
+    // A full line gives up its last byte, so that it still ends with a
+    // newline.
+    if (line->length == sizeof line->text) {
+        line->length--;
+    }
     line_append(line, "\n");
     for (int index = 0; index < report_fd_count; index++) {
         write_fully(report_fds[index], line->text, line->length);
@@ -89,7 +94,7 @@ static __attribute__((noreturn)) void finish(void) {
     if (command > 0) {
         kill(command, SIGKILL);
     }
-    emit_text("remainroot: killed the traced processes; exiting with status 125");
+    emit_text("remainroot: killing the traced processes and exiting with status 125");
     _exit(125);
 }
 

@@ -106,7 +106,7 @@ enum TraceeStackReport {
             text += format(&frames[index]) + "\n"
         }
         if count == maximumFrames {
-            text += " > ... (only the innermost \(maximumFrames) frames are shown)\n"
+            text += " > ... (the report stops after \(maximumFrames) frames)\n"
         }
         return text
     }

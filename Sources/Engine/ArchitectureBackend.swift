@@ -231,12 +231,31 @@ public struct SyscallEntry: Sendable, Hashable {
     /// Which values of the call's first argument (its low 32 bits) make the
     /// seccomp filter stop; nil stops every call.
     public var firstArgumentFilter: ArgumentFilter? {
+        argumentFilter.flatMap { $0.index == 0 ? $0.filter : nil }
+    }
+
+    /// Which argument the seccomp filter tests (its low 32 bits), and
+    /// which values of it make the filter stop; nil stops every call.
+    public var argumentFilter: (index: Int, filter: ArgumentFilter)? {
         switch syscall {
-        case .prctl: return .oneOf(PrctlOption.allCases.map(\.rawValue) + [PrctlOption.setSeccomp])
-        case .clone: return .anyBit(SyscallHandlers.cloneUntraced)
+        case .prctl: return (0, .oneOf(PrctlOption.allCases.map(\.rawValue) + [PrctlOption.setSeccomp]))
+        case .clone: return (0, .anyBit(SyscallHandlers.cloneUntraced))
+        case .open: return (1, .anyBit(OpenFlags.creating))
+        case .openat: return (2, .anyBit(OpenFlags.creating))
         default: return nil
         }
     }
+}
+
+/// The open(2) flags remainroot reads, from the generic
+/// <asm-generic/fcntl.h>, which x86, AArch64 and PowerPC share for these.
+public enum OpenFlags {
+    public static let create: UInt32 = 0o100            // O_CREAT
+    public static let exclusive: UInt32 = 0o200         // O_EXCL
+    public static let noFollow: UInt32 = 0o400000       // O_NOFOLLOW
+    public static let temporaryFile: UInt32 = 0o20000000 // __O_TMPFILE
+    /// The flags with which an open can create a file.
+    public static let creating: UInt32 = create | temporaryFile
 }
 
 /// A test of a call's first argument in the seccomp filter.
@@ -284,6 +303,7 @@ public enum Syscall: String, Sendable, CaseIterable {
     case getxattr, lgetxattr, fgetxattr, listxattr, llistxattr, flistxattr
     case chroot, pivot_root, unshare, setns
     case seccomp, ptrace, clone, clone3
+    case open, openat, openat2, creat, mkdir, mkdirat, symlink, symlinkat
 
     /// The calls that only matter when ownership is recorded; with
     /// `--ownership=off` the filter leaves them to the kernel.
@@ -291,7 +311,8 @@ public enum Syscall: String, Sendable, CaseIterable {
         switch self {
         case .mknod, .mknodat, .stat, .fstat, .lstat, .newfstatat, .statx,
              .getxattr, .lgetxattr, .fgetxattr, .listxattr, .llistxattr, .flistxattr,
-             .chroot, .pivot_root, .unshare, .setns:
+             .chroot, .pivot_root, .unshare, .setns,
+             .open, .openat, .openat2, .creat, .mkdir, .mkdirat, .symlink, .symlinkat:
             return true
         default:
             return false
@@ -327,6 +348,8 @@ public enum Syscall: String, Sendable, CaseIterable {
             return "passed to the kernel, which refuses a second tracer; logged once"
         case .clone, .clone3:
             return "CLONE_UNTRACED is removed, so that every child stays traced"
+        case .open, .openat, .openat2, .creat, .mkdir, .mkdirat, .symlink, .symlinkat:
+            return "passed to the kernel; a file created under an emulated fsuid or fsgid other than 0 gets that owner recorded"
         }
     }
 }

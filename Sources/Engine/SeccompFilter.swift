@@ -5,8 +5,8 @@ import CShims
 /// `SECCOMP_RET_ALLOW` for everything else, so an ordinary program hardly
 /// ever stops.
 ///
-/// The program reads `seccomp_data.arch` and `seccomp_data.nr`, and
-/// `args[0]` only for prctl. So the kernel's per-filter action cache (Linux
+/// The program reads `seccomp_data.arch` and `seccomp_data.nr`, and one
+/// argument only for prctl, clone and the opens. So the kernel's per-filter action cache (Linux
 /// 5.11, `seccomp_cache_prepare`) proves every other call's action
 /// constant, and the allowed calls skip the BPF interpreter altogether.
 public struct SeccompFilter: Sendable {
@@ -73,9 +73,9 @@ public struct SeccompFilter: Sendable {
         }
         for number in numbers {
             remaining -= 1
-            if let filter = abi.syscalls[number]?.firstArgumentFilter {
+            if let test = abi.syscalls[number]?.argumentFilter {
                 head.append(jump(jumpIfEqual, UInt32(truncatingIfNeeded: number), ifTrue: jumpDistance(remaining + subBlockOffset), ifFalse: 0))
-                let subBlock = argumentBlock(filter)
+                let subBlock = argumentBlock(test.filter, index: test.index)
                 subBlocks.append(subBlock)
                 subBlockOffset += subBlock.count
             } else {
@@ -88,10 +88,10 @@ public struct SeccompFilter: Sendable {
         return head + subBlocks.joined()
     }
 
-    /// Loads the low 32 bits of `args[0]` and traps the values the filter
-    /// names.
-    private static func argumentBlock(_ filter: ArgumentFilter) -> [shim_bpf_instruction] {
-        var block: [shim_bpf_instruction] = [statement(loadWordAbsolute, offsetOfFirstArgumentLowWord)]
+    /// Loads the low 32 bits of `args[index]` and traps the values the
+    /// filter names.
+    private static func argumentBlock(_ filter: ArgumentFilter, index: Int) -> [shim_bpf_instruction] {
+        var block: [shim_bpf_instruction] = [statement(loadWordAbsolute, offsetOfFirstArgumentLowWord + 8 * UInt32(index))]
         switch filter {
         case .oneOf(let values):
             var remaining = values.count

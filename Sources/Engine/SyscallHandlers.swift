@@ -36,6 +36,10 @@ public enum ExitTask: Equatable, Sendable {
     /// Record the device that mknod asked for on the regular file the
     /// kernel created instead.
     case recordDevice(directory: Int32, path: [UInt8], device: FakeDevice)
+    /// Record the creator's filesystem ids as the owner of the file the
+    /// call created: the one the returned descriptor names, or the one at
+    /// the path.
+    case recordNewFile(directory: Int32, path: [UInt8], resultIsDescriptor: Bool)
 }
 
 /// Which structure a stat call fills.
@@ -165,7 +169,8 @@ public struct SyscallHandlers: Sendable {
                 ownership?.noteRootsMayDiffer()
                 return .passThrough
 
-            case .mknod, .mknodat, .stat, .fstat, .lstat, .newfstatat, .statx,
+            case .open, .openat, .openat2, .creat, .mkdir, .mkdirat, .symlink, .symlinkat,
+                 .mknod, .mknodat, .stat, .fstat, .lstat, .newfstatat, .statx,
                  .getxattr, .lgetxattr, .fgetxattr, .listxattr, .llistxattr, .flistxattr:
                 guard let ownership else { return .passThrough }
                 let context = FileCallContext(pid: pid, memory: memory, credentials: credentials, store: ownership, handlers: self)

@@ -141,6 +141,16 @@ public enum TraceDecoder {
         .listxattr: [.path, .address, .integer],
         .llistxattr: [.path, .address, .integer],
         .flistxattr: [.fileDescriptor, .address, .integer],
+        .chroot: [.path],
+        .pivot_root: [.path, .path],
+        .unshare: [.flags],
+        .setns: [.fileDescriptor, .flags],
+        .seccomp: [.integer, .flags, .address],
+        .ptrace: [.integer, .integer, .address, .address],
+        // The order of clone's last three arguments differs between CPUs,
+        // but all three are addresses.
+        .clone: [.flags, .address, .address, .address, .address],
+        .clone3: [.address, .integer],
     ]
 
     /// Decodes the arguments of a call whose result is known. Call while
@@ -324,8 +334,10 @@ extension Tracer {
     /// before the call's follow-up runs.
     func traceKernelResult(_ trace: PendingTrace, of pid: ProcessID, result: SyscallResult, sink: any TraceSink) {
         let decoded = TraceDecoder.arguments(of: trace.entry, trace.arguments, result: result, memory: ProcessMemory(pid: pid))
+        // A replacement equal to the program's own value (clone without
+        // CLONE_UNTRACED) changed nothing worth showing.
         var passed: [Int: TraceArgument] = [:]
-        for (index, value) in trace.replaced {
+        for (index, value) in trace.replaced where value != trace.arguments[index] {
             passed[index] = TraceDecoder.replacement(value, at: index, of: trace.entry)
         }
         let disposition = TraceDisposition.passedToKernel(replaced: passed, followUp: trace.followUp)

@@ -241,9 +241,10 @@ public final class Tracer<Backend: ArchitectureBackend> {
                 dispatch(child, status)
             }
         }
-        // A clone whose arguments remainroot rewrote still owes the parent
-        // its syscall-exit stop, where they are put back.
-        resume(parent.pid, request: parent.pendingExit == nil ? SystemCalls.ptraceContinue : SystemCalls.ptraceSyscall)
+        // A clone whose arguments remainroot rewrote, or whose trace record
+        // waits for the result, still owes the parent its syscall-exit stop.
+        let exitStopOwed = parent.pendingExit != nil || parent.pendingTrace != nil
+        resume(parent.pid, request: exitStopOwed ? SystemCalls.ptraceSyscall : SystemCalls.ptraceContinue)
     }
 
     /// After execve the thread that called it has the thread-group leader's
@@ -265,7 +266,8 @@ public final class Tracer<Backend: ArchitectureBackend> {
             }
         }
         let setIDs = OwnershipStore.setIDs(ofProgramRunBy: execing.pid, store: handlers.ownership)
-        let isSecure = execing.credentials.execute(setUserID: setIDs.uid, setGroupID: setIDs.gid)
+        let isSecure = execing.credentials.execute(setUserID: setIDs.uid, setGroupID: setIDs.gid,
+                                                   noNewPrivileges: OwnershipStore.hasNoNewPrivileges(execing.pid))
         execing.pendingExit = nil
         rewriteAuxiliaryVector(of: execing, isSecure: isSecure)
 

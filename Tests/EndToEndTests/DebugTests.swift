@@ -135,6 +135,32 @@ final class DebugTests: XCTestCase {
         XCTAssertTrue(statLine?.hasSuffix(" = 0 (passed to the kernel, then the recorded uid 1000, gid 1001 patched into the stat buffer)") ?? false, output.standardError)
     }
 
+    /// A clone3 that the kernel runs is recorded at the parent's exit stop,
+    /// which comes after the fork event, with the child's pid as result.
+    func testTraceClone3ShowsChildPid() throws {
+        let program = try Harness.compile("fork-variants")
+        let output = try traced(["--trace"], [program])
+
+        XCTAssertTrue(output.standardOutput.contains("status 13\n"), output.standardOutput)
+        let line = output.standardError.split(separator: "\n").first { $0.contains("] clone3(0x") }
+        XCTAssertNotNil(line, output.standardError)
+        let result = line?.split(separator: "=").last?.split(separator: " ").first.flatMap { Int32($0) }
+        XCTAssertGreaterThan(result ?? 0, 0, String(line ?? ""))
+        XCTAssertTrue(line?.hasSuffix(" (passed to the kernel)") ?? false, String(line ?? ""))
+    }
+
+    /// remainroot removes CLONE_UNTRACED (0x800000) from clone, and the line
+    /// shows the flags the kernel ran the call with.
+    func testTraceCloneShowsRemovedFlag() throws {
+        let program = try Harness.compile("hostile")
+        let output = try traced(["--trace"], [program, "untraced-child"])
+
+        XCTAssertTrue(output.standardOutput.contains("child getuid 1000 -\n"), output.standardOutput)
+        let line = output.standardError.split(separator: "\n").first { $0.contains("] clone(0x800011, ") }
+        XCTAssertNotNil(line, output.standardError)
+        XCTAssertTrue(line?.hasSuffix(" (passed to the kernel as clone(0x11, NULL, NULL, NULL, NULL))") ?? false, String(line ?? ""))
+    }
+
     func testTraceToLogFile() throws {
         let log = Harness.temporaryDirectory().appendingPathComponent("trace.log").path
         let output = try traced(["--trace", "--log-file", log], ["id", "-u"])
@@ -241,7 +267,7 @@ final class DebugTests: XCTestCase {
         let indices = lineIndices(of: ["FaultInjection.writeThroughInvalidPointer()", "DebugMonitor.willHandleSyscall", "Tracer.run", "RunCommand.run()"], in: report)
         XCTAssertEqual(indices, indices.sorted(), "frames out of order:\n\(report)")
         XCTAssertTrue(report.contains("#0  0x"), report)
-        XCTAssertTrue(report.hasSuffix("remainroot: killed the traced processes; exiting with status 125\n"), report)
+        XCTAssertTrue(report.hasSuffix("remainroot: killing the traced processes and exiting with status 125\n"), report)
 
         for pid in pids {
             XCTAssertTrue(isGone(pid), "traced pid \(pid) outlived remainroot")

@@ -122,13 +122,20 @@ private let i386ABI = SyscallABI(
 private let untrappedFirstArgument: UInt32 = 15
 
 final class SeccompFilterTests: XCTestCase {
-    /// Returns the first-argument values an entry traps, or a single nil
-    /// for a call that is trapped whatever its arguments.
-    private func trappingArguments(for entry: SyscallEntry) -> [UInt32?] {
-        switch entry.firstArgumentFilter {
-        case .oneOf(let values)?: return values
-        case .anyBit(let bits)?: return [bits]
-        case nil: return [nil]
+    /// Returns argument vectors that an entry traps: one per trapped value
+    /// of its tested argument, or a single vector of zeros for a call that
+    /// is trapped whatever its arguments.
+    private func trappingArguments(for entry: SyscallEntry) -> [[UInt64]] {
+        guard let test = entry.argumentFilter else { return [[0, 0, 0, 0, 0, 0]] }
+        let values: [UInt32]
+        switch test.filter {
+        case .oneOf(let listed): values = listed
+        case .anyBit(let bits): values = [bits]
+        }
+        return values.map { value in
+            var arguments: [UInt64] = [0, 0, 0, 0, 0, 0]
+            arguments[test.index] = UInt64(value)
+            return arguments
         }
     }
 
@@ -137,9 +144,9 @@ final class SeccompFilterTests: XCTestCase {
         let program = SeccompFilter(abis: [abi]).instructions
 
         for (number, entry) in abi.syscalls {
-            for argument in trappingArguments(for: entry) {
-                let data = SeccompData(number: UInt32(number), arch: auditArchX86_64, arguments: [UInt64(argument ?? 0), 0, 0, 0, 0, 0])
-                XCTAssertEqual(try evaluate(program, on: data), returnTrace, "\(entry.syscall) (\(number)) with args[0] \(argument.map(String.init) ?? "-")")
+            for arguments in trappingArguments(for: entry) {
+                let data = SeccompData(number: UInt32(number), arch: auditArchX86_64, arguments: arguments)
+                XCTAssertEqual(try evaluate(program, on: data), returnTrace, "\(entry.syscall) (\(number)) with args \(arguments)")
             }
         }
     }
@@ -160,9 +167,8 @@ final class SeccompFilterTests: XCTestCase {
         let program = SeccompFilter(abis: [abi]).instructions
 
         for (number, entry) in abi.syscalls {
-            for argument in trappingArguments(for: entry) {
-                let data = SeccompData(number: UInt32(number) | x32SyscallBit, arch: auditArchX86_64,
-                                       arguments: [UInt64(argument ?? 0), 0, 0, 0, 0, 0])
+            for arguments in trappingArguments(for: entry) {
+                let data = SeccompData(number: UInt32(number) | x32SyscallBit, arch: auditArchX86_64, arguments: arguments)
                 XCTAssertEqual(try evaluate(program, on: data), returnAllow, "x32 \(entry.syscall)")
             }
         }
@@ -175,8 +181,8 @@ final class SeccompFilterTests: XCTestCase {
 
         for (number, entry) in abi.syscalls {
             for arch in [auditArchI386, auditArchAArch64, 0] {
-                for argument in trappingArguments(for: entry) {
-                    let data = SeccompData(number: UInt32(number), arch: arch, arguments: [UInt64(argument ?? 0), 0, 0, 0, 0, 0])
+                for arguments in trappingArguments(for: entry) {
+                    let data = SeccompData(number: UInt32(number), arch: arch, arguments: arguments)
                     XCTAssertEqual(try evaluate(program, on: data), returnAllow, "\(entry.syscall) with arch 0x\(String(arch, radix: 16))")
                 }
             }
@@ -225,16 +231,18 @@ final class SeccompFilterTests: XCTestCase {
         let program = SeccompFilter(abis: [abi]).instructions
 
         for (number, entry) in abi.syscalls {
-            for argument in trappingArguments(for: entry) {
-                var data = SeccompData(number: UInt32(number), arch: auditArchX86_64, arguments: [UInt64(argument ?? 0), 0, 0, 0, 0, 0])
+            let tested = entry.argumentFilter?.index
+            for arguments in trappingArguments(for: entry) {
+                var data = SeccompData(number: UInt32(number), arch: auditArchX86_64, arguments: arguments)
                 let plain = try evaluate(program, on: data)
                 data.instructionPointer = 0xFFFF_FFFF_FFFF_FFFF
-                data.arguments = [UInt64(argument ?? 0), .max, .max, .max, .max, .max]
-                XCTAssertEqual(try evaluate(program, on: data), plain, "\(entry.syscall): a later argument changed the result")
+                data.arguments = (0..<6).map { $0 == tested ? arguments[$0] : .max }
+                XCTAssertEqual(try evaluate(program, on: data), plain, "\(entry.syscall): an untested argument changed the result")
             }
         }
+        // nr, arch, and the low word of args[0], args[1] or args[2].
         let loadOffsets = Set(program.filter { $0.code == 0x20 }.map(\.k))
-        XCTAssertTrue(loadOffsets.isSubset(of: [0, 4, 16]), "loads from \(loadOffsets.sorted())")
+        XCTAssertTrue(loadOffsets.isSubset(of: [0, 4, 16, 24, 32]), "loads from \(loadOffsets.sorted())")
     }
 
     func testTwoABIsNeverMixNumbers() throws {
