@@ -32,12 +32,12 @@ struct FileCallContext {
 
     // MARK: - chown
 
-    /// The chown family, done by the tracer on the tracee's behalf: the
-    /// file is resolved as the kernel would, the kernel's permission rules
-    /// (`chown_ok` and `chgrp_ok` in fs/attr.c) are applied to the emulated
-    /// identity, the ids the namespace maps are applied for real (which
-    /// also updates ctime and clears set-user-ID bits as the kernel does),
-    /// and the rest are recorded.
+    /// Performs the chown family on the tracee's behalf. The file is
+    /// resolved as the kernel would resolve it, and the kernel's permission
+    /// rules (`chown_ok` and `chgrp_ok` in fs/attr.c) are applied to the
+    /// emulated identity. The ids the namespace maps are applied for real,
+    /// which also updates ctime and clears set-user-ID bits as the kernel
+    /// does, and the rest are recorded.
     func chown(_ entry: SyscallEntry, arguments: [UInt64]) throws(Errno) -> SyscallAction {
         let uidIndex = entry.syscall == .fchownat ? 2 : 1
         let uid = SyscallHandlers.id(fromArgument: arguments[uidIndex], width: entry.idWidth)
@@ -336,12 +336,12 @@ struct FileCallContext {
     /// getxattr of one of remainroot's own attributes is ENODATA, as if it
     /// did not exist; every other name goes to the kernel.
     private func getAttribute(_ syscall: Syscall, arguments: [UInt64]) throws(Errno) -> SyscallAction {
-        guard let name = try? memory.read(at: arguments[1], count: Self.maximumAttributeNameLength + 1),
-              let end = name.firstIndex(of: 0),
-              Self.hiddenAttributes.contains(String(decoding: name[..<end], as: UTF8.self))
+        // The name is read page by page, as a path is, so that a short name
+        // just before an unmapped page still reads; an unreadable or
+        // foreign name is the kernel's to answer.
+        guard let name = try? paths.readPath(at: arguments[1]),
+              Self.hiddenAttributes.contains(String(decoding: name, as: UTF8.self))
         else {
-            // A name that ends before an unmapped page is read one byte at
-            // a time only if it might be ours; the kernel handles the rest.
             return .passThrough
         }
         guard try resolved({ () throws(TraceePaths.Failure) in try openAttributeTarget(syscall, arguments[0]) }) != nil else {
