@@ -6,7 +6,7 @@
 /// 32-bit register set widens into the low halves of rbx, rcx, rdx, rsi,
 /// rdi and rbp. The kernel reads 32 bits of each.
 extension X86_64Registers {
-    /// Calls `body` with the register that holds argument `index`. A switch
+    /// Calls `body` with the register that contains argument `index`. A switch
     /// rather than a table of key paths, because the tracer reads all six
     /// arguments at every stop and a key path is resolved at run time.
     private mutating func withArgumentRegister<Result>(_ index: Int, sixtyFourBit: Bool, _ body: (inout UInt64) -> Result) -> Result {

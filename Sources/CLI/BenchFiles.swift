@@ -144,8 +144,9 @@ enum BenchFiles {
     }
 
     /// Returns the numbers of the CPUs this process may run on, from the
-    /// Cpus_allowed mask of /proc/self/status (hexadecimal, in groups of 32
-    /// bits, the highest first); empty when it cannot be read.
+    /// Cpus_allowed mask of /proc/self/status, or none when it cannot be
+    /// read. The mask is hexadecimal, in groups of 32 bits, the highest
+    /// first.
     static func usableCPUs() -> [Int] {
         let status = read("/proc/self/status") ?? ""
         let line = status.split(separator: "\n").first { $0.hasPrefix("Cpus_allowed:") }

@@ -1,8 +1,8 @@
 import Engine
 import Glibc
 
-/// How a run is made. A native run and a floor-tracer run start in a new
-/// user namespace. A traced run is `remainroot --unshare` with its default
+/// The way a run is made. A native run and a floor-tracer run start in a
+/// new user namespace. A traced run is `remainroot --unshare` with its default
 /// options, which record file ownership, and a credentials-only run adds
 /// `--ownership=off`.
 enum BenchSide: String, CaseIterable {
