@@ -48,7 +48,7 @@ enum Harness {
     /// killed and the test fails.
     @discardableResult
     static func run(_ arguments: [String], environment: [String: String]? = nil, input: String? = nil, timeout: TimeInterval = 120, file: StaticString = #filePath, line: UInt = #line) throws -> Output {
-        lineBufferedOutput()
+        flushOutput()
         let child = try Child(arguments, environment: environment)
         child.finishInput(input)
 
@@ -89,15 +89,12 @@ enum Harness {
         XCTFail(message, file: file, line: line)
     }
 
-    /// Makes the test process's standard output line-buffered, so that a
-    /// CI log cut by a timeout ends at the test that was running.
-    static func lineBufferedOutput() {
-        _ = setUpOutput
+    /// Flushes the test process's standard output, where XCTest buffers
+    /// its lines, so that a CI log cut by a timeout shows the test that was
+    /// running.
+    static func flushOutput() {
+        fflush(stdout)
     }
-
-    private static let setUpOutput: Void = {
-        setvbuf(stdout, nil, _IOLBF, 0)
-    }()
 
     /// Runs a shell script with `$RUN` set to the namespace-and-remainroot
     /// prefix and `$REMAINROOT` to the binary, as the case scripts expect.
