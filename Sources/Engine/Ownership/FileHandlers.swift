@@ -368,11 +368,14 @@ struct FileCallContext {
             kept.append(contentsOf: name)
             kept.append(0)
         }
-        let size = Int(truncatingIfNeeded: arguments[2])
+        // The kernel takes the size as a size_t and lowers it to
+        // XATTR_LIST_MAX (65536), so -1 or any larger size requests the
+        // whole list.
+        let size = min(arguments[2], UInt64(names.count))
         if size == 0 {
             return .answer(.success(UInt64(kept.count)))
         }
-        guard kept.count <= size else { throw .resultTooLarge }
+        guard UInt64(kept.count) <= size else { throw .resultTooLarge }
         try memory.write(kept, at: arguments[1])
         return .answer(.success(UInt64(kept.count)))
     }
