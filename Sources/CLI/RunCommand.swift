@@ -32,6 +32,10 @@ struct RunCommand {
                                 fit in attributes, kept across runs (as
                                 fakeroot's -s and -i). Without it such records
                                 last only for the run.
+          --workers N           Trace with N threads, each owning a share of
+                                the processes; a new process goes to the
+                                least loaded one. Default: the number of
+                                online CPUs. 1 to 1024.
           -v, --verbose         Log more to standard error; twice logs every
                                 answered system call.
           -h, --help            Print this help and exit.
@@ -54,6 +58,8 @@ struct RunCommand {
     var verbosity = 0
     var ownership = OwnershipMode.xattr
     var statePath: String?
+    /// nil for the default, one per online CPU.
+    var workerCount: Int?
     var command: [String] = []
 
     /// Parses options up to the first argument that is not one, so that
@@ -89,6 +95,12 @@ struct RunCommand {
                 statePath = arguments[index]
             case _ where argument.hasPrefix("--state="):
                 statePath = String(argument.dropFirst("--state=".count))
+            case "--workers":
+                index += 1
+                guard index < arguments.count else { throw UsageError(message: "--workers needs a value, a number from 1 to \(Self.maximumWorkerCount)") }
+                workerCount = try Self.parseWorkerCount(arguments[index])
+            case _ where argument.hasPrefix("--workers="):
+                workerCount = try Self.parseWorkerCount(String(argument.dropFirst("--workers=".count)))
             case "-v", "--verbose":
                 verbosity += 1
             case "-vv":
@@ -116,6 +128,21 @@ struct RunCommand {
             throw UsageError(message: "invalid --ownership '\(text)': expected xattr, state or off")
         }
         return mode
+    }
+
+    static var maximumWorkerCount: Int { Tracer<HostBackend>.maximumWorkerCount }
+
+    static func parseWorkerCount(_ text: String) throws(UsageError) -> Int {
+        guard let count = Int(text), count >= 1, count <= maximumWorkerCount else {
+            throw UsageError(message: "invalid --workers '\(text)': expected a number from 1 to \(maximumWorkerCount)")
+        }
+        return count
+    }
+
+    /// One worker per online CPU, within the accepted range.
+    static var defaultWorkerCount: Int {
+        let online = sysconf(Int32(_SC_NPROCESSORS_ONLN))
+        return min(max(online, 1), maximumWorkerCount)
     }
 
     static func parseIdentity(_ text: String) throws(UsageError) -> (uid: UInt32, gid: UInt32) {
@@ -180,7 +207,7 @@ struct RunCommand {
             store = OwnershipStore(mode: ownership, stateStore: stateStore, logger: logger)
         }
         let handlers = SyscallHandlers(userMapping: userMapping, groupMapping: groupMapping, logger: logger, lastCapability: UserNamespace.lastCapability(), ownership: store)
-        let tracer = Tracer(backend: HostBackend(), handlers: handlers, logger: logger)
+        let tracer = Tracer(backend: HostBackend(), handlers: handlers, logger: logger, workerCount: workerCount ?? Self.defaultWorkerCount)
         SignalForwarder.start()
 
         let outcome: TraceOutcome

@@ -16,14 +16,16 @@ public struct TraceOutcome: Sendable {
     }
 }
 
-/// Traces one command and all its descendants on the calling thread.
+/// Traces one command and all its descendants with a pool of worker
+/// threads (``WorkerPool``), each owning a shard of the tracees.
 ///
 /// Linux ties a tracee to the thread that attached it: every ptrace request
 /// for it must come from that thread, and children created by fork, vfork
-/// and clone are attached to the same thread. So ``run(_:onStart:)`` must be
-/// called on the thread that is to own the tracees, and it returns only
-/// when the last of them is gone.
-public final class Tracer<Backend: ArchitectureBackend> {
+/// and clone are attached to the same thread. So every stop handler below
+/// runs on the worker that owns the tracee and takes that worker as a
+/// parameter. The tracer's own fields are constant and shared by all
+/// workers.
+public final class Tracer<Backend: ArchitectureBackend>: Sendable {
     // Options and events from <linux/ptrace.h>.
     static var options: UInt {
         let traceSysGood: UInt = 0x1, traceFork: UInt = 0x2, traceVFork: UInt = 0x4
@@ -43,57 +45,36 @@ public final class Tracer<Backend: ArchitectureBackend> {
     let backend: Backend
     let handlers: SyscallHandlers
     let logger: Logger
+    /// The number of worker threads ``run(_:onStart:)`` starts.
+    public let workerCount: Int
 
-    /// The tracees this worker owns, by thread id.
-    private var tracees: [ProcessID: Tracee<Backend>] = [:]
-    /// Stops of new threads that arrived before their parent's fork, vfork
-    /// or clone event: the thread stays stopped until its state exists.
-    private var earlyStops: [ProcessID: Int32] = [:]
-    private var rootPid = ProcessID(0)
-    private var rootStatus: Int32?
-    private var reportFd: Int32 = -1
-    private var launchFailure: LaunchFailure?
+    /// The largest accepted `workerCount`.
+    public static var maximumWorkerCount: Int { WorkerPool<Backend>.maximumWorkerCount }
 
-    public init(backend: Backend, handlers: SyscallHandlers, logger: Logger) {
+    public init(backend: Backend, handlers: SyscallHandlers, logger: Logger, workerCount: Int = 1) {
+        precondition(workerCount >= 1 && workerCount <= Self.maximumWorkerCount, "worker count \(workerCount) outside 1...\(Self.maximumWorkerCount)")
         self.backend = backend
         self.handlers = handlers
         self.logger = logger
+        self.workerCount = workerCount
     }
 
     /// Starts the command under the seccomp filter, traces it and its
     /// descendants until the last of them exits, and returns how the
     /// command itself ended. `onStart` receives the command's pid as soon
-    /// as it is attached.
-    public func run(_ request: LaunchRequest, onStart: (ProcessID) -> Void) throws(TraceError) -> TraceOutcome {
-        let pid = try launch(request)
-        onStart(pid)
-
-        while true {
-            switch SystemCalls.waitForAnyChild(options: Self.waitOptions) {
-            case .success(let (pid, status)):
-                dispatch(pid, status)
-            case .failure(.noChildProcesses):
-                return finish()
-            case .failure(let errno):
-                throw TraceError("waitpid", pid: ProcessID(-1), errno: errno)
-            }
-        }
-    }
-
-    private func finish() -> TraceOutcome {
-        if reportFd >= 0 {
-            launchFailure = launchFailure ?? readLaunchReport(from: reportFd)
-            close(reportFd)
-            reportFd = -1
-        }
-        return TraceOutcome(waitStatus: rootStatus ?? (125 << 8), launchFailure: launchFailure)
+    /// as it is attached, on a worker thread.
+    public func run(_ request: LaunchRequest, onStart: @escaping @Sendable (ProcessID) -> Void) throws(TraceError) -> TraceOutcome {
+        let pool = WorkerPool(tracer: self, workerCount: workerCount)
+        return try pool.run(request, onStart: onStart)
     }
 
     // MARK: - Launch
 
     /// Forks the child, attaches it with PTRACE_SEIZE before it does
     /// anything, and lets it install the filter and execute the command.
-    private func launch(_ request: LaunchRequest) throws(TraceError) -> ProcessID {
+    /// Call on the worker's own thread, which becomes the command's parent
+    /// and tracer.
+    func launch(_ request: LaunchRequest, in worker: Worker<Backend>) throws(TraceError) -> ProcessID {
         let filter = SeccompFilter(abis: backend.abis.map { $0.filtered(handlers.answers) })
         let path = request.environment.first { $0.hasPrefix("PATH=") }.map { String($0.dropFirst(5)) }
         let candidates = CStringArray(executableCandidates(for: request.arguments[0], path: path))
@@ -153,9 +134,8 @@ public final class Tracer<Backend: ArchitectureBackend> {
             throw TraceError("PTRACE_SEIZE", pid: pid, errno: errno)
         }
 
-        rootPid = pid
-        reportFd = report.readEnd
-        tracees[pid] = Tracee(pid: pid, credentials: request.credentials)
+        worker.root = Worker.RootCommand(pid: pid, reportFd: report.readEnd)
+        worker.adopt(Tracee(pid: pid, threadGroup: pid, credentials: request.credentials, phase: .running, owner: worker.index))
         var go: UInt8 = 1
         _ = write(start.writeEnd, &go, 1)
         return pid
@@ -163,43 +143,70 @@ public final class Tracer<Backend: ArchitectureBackend> {
 
     // MARK: - Stops
 
-    private func dispatch(_ pid: ProcessID, _ status: Int32) {
+    /// Handles one waitpid report of a tracee of `worker`.
+    func dispatch(_ pid: ProcessID, _ status: Int32, in worker: Worker<Backend>) {
         // The low seven bits are 0 for an exit, 0x7f for a stop, and the
-        // killing signal otherwise (WIFEXITED, WIFSTOPPED, WIFSIGNALED).
+        // killing signal otherwise (WIFEXITED, WIFSIGNALED, WIFSTOPPED).
         let low = status & 0x7f
         if low != 0x7f {
-            tracees[pid] = nil
-            earlyStops[pid] = nil
-            if pid == rootPid {
-                rootStatus = status
+            worker.forget(pid)
+            if pid == worker.root?.pid {
+                worker.root?.status = status
             }
             return
         }
 
-        guard let tracee = tracees[pid] else {
-            // A new thread's first stop can arrive before its parent's fork
-            // event; it waits, stopped, until the event has created its
-            // state.
-            earlyStops[pid] = status
+        let event = (status >> 16) & 0xff
+        guard let tracee = worker.shard[pid] else {
+            if event == Self.eventExec {
+                // The old leader exited before another thread called
+                // execve, and that thread now has the leader's id.
+                handleExecOfUnknownLeader(pid, in: worker)
+                return
+            }
+            // A new thread's first stop can arrive before its creator's
+            // fork, vfork or clone event. It stays stopped until the event
+            // has given it credentials.
+            worker.adopt(Tracee(earlyStop: status, pid: pid, owner: worker.index))
             return
         }
 
+        switch tracee.phase {
+        case .running:
+            break
+        case .awaitingFirstStop:
+            tracee.phase = .running
+            if isFirstStopOfNewChild(status), placeNewProcess(tracee, from: worker) {
+                return
+            }
+        case .awaitingCreatorEvent:
+            // The thread stays stopped until it is resumed, so waitpid
+            // cannot report it again before the creator's event.
+            preconditionFailure("pid \(pid) reported twice before its creator's event, status \(String(status, radix: 16))")
+        case .arriving(let registers, let signalMask):
+            completeArrival(tracee, registers: registers, signalMask: signalMask)
+        }
+        handleStop(tracee, status, in: worker)
+    }
+
+    /// Handles a stop of an attached tracee whose state is complete.
+    private func handleStop(_ tracee: Tracee<Backend>, _ status: Int32, in worker: Worker<Backend>) {
         let signal = (status >> 8) & 0xff
         let event = (status >> 16) & 0xff
         switch event {
         case Self.eventSeccomp:
-            handleSeccompStop(tracee)
+            handleSeccompStop(tracee, in: worker)
         case Self.eventFork, Self.eventVFork, Self.eventClone:
-            handleNewChild(of: tracee)
+            handleNewChild(of: tracee, event: event, in: worker)
         case Self.eventExec:
-            handleExec(tracee)
+            handleExec(tracee, in: worker)
         case Self.eventStop:
             handleEventStop(tracee, signal: signal)
         case 0 where signal == SIGTRAP | 0x80:
             handleSyscallExit(tracee)
         default:
             // A signal-delivery stop: the signal goes to the program.
-            resume(pid, signal: signal)
+            resume(tracee.pid, signal: signal)
         }
     }
 
@@ -220,21 +227,35 @@ public final class Tracer<Backend: ArchitectureBackend> {
 
     /// The parent's fork, vfork or clone event names the new thread, which
     /// starts with a copy of its creator's credentials: the kernel's
-    /// copy_creds for processes and threads alike.
-    private func handleNewChild(of parent: Tracee<Backend>) {
+    /// copy_creds for processes and threads alike. The kernel attached it to
+    /// this worker's thread, so its state joins this worker's shard.
+    private func handleNewChild(of parent: Tracee<Backend>, event: Int32, in worker: Worker<Backend>) {
         var message: UInt = 0
         let result = withUnsafeMutablePointer(to: &message) {
             SystemCalls.ptrace(SystemCalls.ptraceGetEventMessage, parent.pid, data: UInt(bitPattern: $0))
         }
         if case .success = result {
             let child = ProcessID(pid_t(truncatingIfNeeded: message))
-            tracees[child] = Tracee(pid: child, credentials: parent.credentials)
+            let threadGroup = Self.threadGroup(ofChild: child, createdBy: parent, event: event)
             handlers.ownership?.checkMountNamespace(of: child)
-            if let status = earlyStops.removeValue(forKey: child) {
-                dispatch(child, status)
+
+            if let early = worker.shard[child], case .awaitingCreatorEvent(let status) = early.phase {
+                early.adopt(credentials: parent.credentials, threadGroup: threadGroup)
+                early.phase = .awaitingFirstStop
+                dispatch(child, status, in: worker)
+            } else {
+                worker.adopt(Tracee(pid: child, threadGroup: threadGroup, credentials: parent.credentials, phase: .awaitingFirstStop, owner: worker.index))
             }
         }
         resume(parent.pid)
+    }
+
+    /// Returns the thread group of a new thread: its own for fork and
+    /// vfork, and for clone its creator's when the two share one. tgkill(2)
+    /// with signal 0 finds that out without reading clone's flags.
+    private static func threadGroup(ofChild child: ProcessID, createdBy parent: Tracee<Backend>, event: Int32) -> ProcessID {
+        guard event == eventClone else { return child }
+        return shim_tgkill(parent.threadGroup.rawValue, child.rawValue, 0) == 0 ? parent.threadGroup : child
     }
 
     /// After execve the thread that called it has the thread-group leader's
@@ -242,17 +263,18 @@ public final class Tracer<Backend: ArchitectureBackend> {
     /// id: its credentials move to the leader's id, and the old leader's
     /// are dropped, since the kernel reports no exit for it (ptrace(2),
     /// "execve(2) under ptrace").
-    private func handleExec(_ tracee: Tracee<Backend>) {
+    private func handleExec(_ tracee: Tracee<Backend>, in worker: Worker<Backend>) {
         var former: UInt = 0
         let result = withUnsafeMutablePointer(to: &former) {
             SystemCalls.ptrace(SystemCalls.ptraceGetEventMessage, tracee.pid, data: UInt(bitPattern: $0))
         }
-        var execing = tracee
+        let execing = tracee
         if case .success = result {
             let formerPid = ProcessID(pid_t(truncatingIfNeeded: former))
-            if formerPid != tracee.pid, let moved = tracees.removeValue(forKey: formerPid) {
-                execing = Tracee(pid: tracee.pid, credentials: moved.credentials)
-                tracees[tracee.pid] = execing
+            // Every thread of a process is on the worker of its first
+            // thread, so the execing thread's state is in this shard.
+            if formerPid != tracee.pid, let moved = worker.forget(formerPid) {
+                execing.credentials = moved.credentials
             }
         }
         let setIDs = OwnershipStore.setIDs(ofProgramRunBy: execing.pid, store: handlers.ownership)
@@ -260,11 +282,29 @@ public final class Tracer<Backend: ArchitectureBackend> {
         execing.pendingExit = nil
         rewriteAuxiliaryVector(of: execing, isSecure: isSecure)
 
-        if tracee.pid == rootPid && reportFd >= 0 {
+        if tracee.pid == worker.root?.pid, let reportFd = worker.root?.reportFd, reportFd >= 0 {
             close(reportFd)
-            reportFd = -1
+            worker.root?.reportFd = -1
         }
         resume(tracee.pid)
+    }
+
+    /// Handles an execve event for an id this worker no longer tracks: the
+    /// thread group's leader exited earlier and its state is gone, and
+    /// another thread has taken its id. That thread's state moves to the id.
+    private func handleExecOfUnknownLeader(_ pid: ProcessID, in worker: Worker<Backend>) {
+        var former: UInt = 0
+        let result = withUnsafeMutablePointer(to: &former) {
+            SystemCalls.ptrace(SystemCalls.ptraceGetEventMessage, pid, data: UInt(bitPattern: $0))
+        }
+        guard case .success = result, let moved = worker.forget(ProcessID(pid_t(truncatingIfNeeded: former))) else {
+            logger.log(.warning, pid: pid, "execve event for an unknown thread, which keeps running without emulated credentials")
+            resume(pid)
+            return
+        }
+        let leader = Tracee<Backend>(pid: pid, threadGroup: pid, credentials: moved.credentials, phase: .running, owner: worker.index)
+        worker.adopt(leader)
+        handleExec(leader, in: worker)
     }
 
     private func rewriteAuxiliaryVector(of tracee: Tracee<Backend>, isSecure: Bool) {
@@ -280,7 +320,7 @@ public final class Tracer<Backend: ArchitectureBackend> {
 
     // MARK: - System calls
 
-    private func handleSeccompStop(_ tracee: Tracee<Backend>) {
+    private func handleSeccompStop(_ tracee: Tracee<Backend>, in worker: Worker<Backend>) {
         let pid = tracee.pid
         guard let registers = readRegisters(pid) else { return }
 
@@ -297,8 +337,9 @@ public final class Tracer<Backend: ArchitectureBackend> {
 
         let arguments = (0..<6).map { backend.argument($0, of: registers) }
         let abi = backend.abis[abiIndex]
+        let table = worker.table
         let action = handlers.handle(entry, arguments: arguments, credentials: &tracee.credentials, memory: ProcessMemory(pid: pid), pid: pid, statLayout: abi.statLayout) { other in
-            self.tracees[other]?.credentials
+            table.lookup(other)?.sharedCredentials.withLock { $0 }
         }
         logger.log(.debug, pid: pid, "\(entry.syscall.rawValue)(\(arguments.map { String($0, radix: 16) }.joined(separator: ", "))) -> \(action)")
 
@@ -381,7 +422,7 @@ public final class Tracer<Backend: ArchitectureBackend> {
     // MARK: - ptrace requests
 
     /// Reads the general registers, or nil when the thread vanished.
-    private func readRegisters(_ pid: ProcessID) -> Backend.Registers? {
+    func readRegisters(_ pid: ProcessID) -> Backend.Registers? {
         withUnsafeTemporaryAllocation(of: Backend.Registers.self, capacity: 1) { buffer -> Backend.Registers? in
             let raw = UnsafeMutableRawBufferPointer(buffer)
             raw.initializeMemory(as: UInt8.self, repeating: 0)
@@ -400,7 +441,7 @@ public final class Tracer<Backend: ArchitectureBackend> {
     }
 
     /// Writes the general registers; false when the thread vanished.
-    private func writeRegisters(_ registers: Backend.Registers, _ pid: ProcessID) -> Bool {
+    func writeRegisters(_ registers: Backend.Registers, _ pid: ProcessID) -> Bool {
         var copy = registers
         return withUnsafeMutableBytes(of: &copy) { raw in
             var vector = iovec(iov_base: raw.baseAddress, iov_len: raw.count)
@@ -415,7 +456,7 @@ public final class Tracer<Backend: ArchitectureBackend> {
         }
     }
 
-    private func resume(_ pid: ProcessID, signal: Int32 = 0, request: Int32 = SystemCalls.ptraceContinue) {
+    func resume(_ pid: ProcessID, signal: Int32 = 0, request: Int32 = SystemCalls.ptraceContinue) {
         if case .failure(let errno) = SystemCalls.ptrace(request, pid, data: UInt(signal)) {
             logFailure(TraceError(request == SystemCalls.ptraceContinue ? "PTRACE_CONT" : "PTRACE_SYSCALL", pid: pid, errno: errno))
         }
@@ -430,7 +471,7 @@ public final class Tracer<Backend: ArchitectureBackend> {
     /// A thread that vanished mid-request (killed by SIGKILL, or its whole
     /// group by execve or exit_group) is normal: ESRCH is quiet and its exit
     /// arrives through waitpid. Anything else is logged.
-    private func logFailure(_ error: TraceError) {
+    func logFailure(_ error: TraceError) {
         if error.errno == .noSuchProcess {
             logger.log(.debug, pid: error.pid, "\(error)")
         } else {
