@@ -4,12 +4,18 @@ import Engine
 /// arch/x86/entry/syscalls/syscall_64.tbl (`__NR_*` in asm/unistd_64.h).
 enum X86_64SyscallNumbers {
     static let table: [(Int64, SyscallEntry)] = [
+        (2, SyscallEntry(.open)),
         (4, SyscallEntry(.stat)),
         (5, SyscallEntry(.fstat)),
         (6, SyscallEntry(.lstat)),
+        (56, SyscallEntry(.clone)),
+        (83, SyscallEntry(.mkdir)),
+        (85, SyscallEntry(.creat)),
+        (88, SyscallEntry(.symlink)),
         (92, SyscallEntry(.chown)),
         (93, SyscallEntry(.fchown)),
         (94, SyscallEntry(.lchown)),
+        (101, SyscallEntry(.ptrace)),
         (102, SyscallEntry(.getuid)),
         (104, SyscallEntry(.getgid)),
         (105, SyscallEntry(.setuid)),
@@ -38,12 +44,18 @@ enum X86_64SyscallNumbers {
         (194, SyscallEntry(.listxattr)),
         (195, SyscallEntry(.llistxattr)),
         (196, SyscallEntry(.flistxattr)),
+        (257, SyscallEntry(.openat)),
+        (258, SyscallEntry(.mkdirat)),
         (259, SyscallEntry(.mknodat)),
         (260, SyscallEntry(.fchownat)),
         (262, SyscallEntry(.newfstatat)),
+        (266, SyscallEntry(.symlinkat)),
         (272, SyscallEntry(.unshare)),
         (308, SyscallEntry(.setns)),
+        (317, SyscallEntry(.seccomp)),
         (332, SyscallEntry(.statx)),
+        (435, SyscallEntry(.clone3)),
+        (437, SyscallEntry(.openat2)),
     ]
 
     /// `AUDIT_ARCH_X86_64` from <linux/audit.h>: EM_X86_64 (62) with the
@@ -51,7 +63,10 @@ enum X86_64SyscallNumbers {
     static let auditArch: UInt32 = 0xC000_003E
 
     /// `__X32_SYSCALL_BIT`: an x32 call has the x86_64 audit arch and its
-    /// number with bit 30 set. x32 calls are left to the kernel.
+    /// number with bit 30 set. x32 calls are left to the kernel: most
+    /// kernels are built without x32 (`CONFIG_X86_X32_ABI`), Debian's turn
+    /// it off unless booted with `syscall.x32=y`, and no Debian release
+    /// ships x32 programs.
     static let x32SyscallBit: Int64 = 0x4000_0000
 
     /// `struct stat` of arch/x86/include/uapi/asm/stat.h for x86_64:
@@ -67,4 +82,79 @@ enum X86_64SyscallNumbers {
     )
 
     static let abi = SyscallABI(name: "x86_64", auditArch: auditArch, numbers: table, foreignNumberFloor: x32SyscallBit, statLayout: statLayout)
+}
+
+/// The i386 system-call numbers remainroot answers, from the kernel's
+/// arch/x86/entry/syscalls/syscall_32.tbl (`__NR_*` in asm/unistd_32.h).
+///
+/// i386 has two of most id calls. The original ones take the 16-bit
+/// `old_uid_t` of Linux 2.2 (kernel/uid16.c: `sys_setuid16` and friends);
+/// the ones ending in 32 (`setuid32`) take 32-bit ids. glibc calls the
+/// 32-bit ones, old or hand-written programs the 16-bit ones.
+enum I386SyscallNumbers {
+    static let table: [(Int64, SyscallEntry)] = [
+        (16, SyscallEntry(.lchown, idWidth: .bits16)),
+        (23, SyscallEntry(.setuid, idWidth: .bits16)),
+        (24, SyscallEntry(.getuid, idWidth: .bits16)),
+        (46, SyscallEntry(.setgid, idWidth: .bits16)),
+        (47, SyscallEntry(.getgid, idWidth: .bits16)),
+        (49, SyscallEntry(.geteuid, idWidth: .bits16)),
+        (50, SyscallEntry(.getegid, idWidth: .bits16)),
+        (70, SyscallEntry(.setreuid, idWidth: .bits16)),
+        (71, SyscallEntry(.setregid, idWidth: .bits16)),
+        (80, SyscallEntry(.getgroups, idWidth: .bits16)),
+        (81, SyscallEntry(.setgroups, idWidth: .bits16)),
+        (95, SyscallEntry(.fchown, idWidth: .bits16)),
+        (138, SyscallEntry(.setfsuid, idWidth: .bits16)),
+        (139, SyscallEntry(.setfsgid, idWidth: .bits16)),
+        (164, SyscallEntry(.setresuid, idWidth: .bits16)),
+        (165, SyscallEntry(.getresuid, idWidth: .bits16)),
+        (170, SyscallEntry(.setresgid, idWidth: .bits16)),
+        (171, SyscallEntry(.getresgid, idWidth: .bits16)),
+        (172, SyscallEntry(.prctl)),
+        (182, SyscallEntry(.chown, idWidth: .bits16)),
+        (184, SyscallEntry(.capget)),
+        (185, SyscallEntry(.capset)),
+        (198, SyscallEntry(.lchown)),
+        (199, SyscallEntry(.getuid)),
+        (200, SyscallEntry(.getgid)),
+        (201, SyscallEntry(.geteuid)),
+        (202, SyscallEntry(.getegid)),
+        (203, SyscallEntry(.setreuid)),
+        (204, SyscallEntry(.setregid)),
+        (205, SyscallEntry(.getgroups)),
+        (206, SyscallEntry(.setgroups)),
+        (207, SyscallEntry(.fchown)),
+        (208, SyscallEntry(.setresuid)),
+        (209, SyscallEntry(.getresuid)),
+        (210, SyscallEntry(.setresgid)),
+        (211, SyscallEntry(.getresgid)),
+        (212, SyscallEntry(.chown)),
+        (213, SyscallEntry(.setuid)),
+        (214, SyscallEntry(.setgid)),
+        (215, SyscallEntry(.setfsuid)),
+        (216, SyscallEntry(.setfsgid)),
+        (298, SyscallEntry(.fchownat)),
+        (26, SyscallEntry(.ptrace)),
+        (354, SyscallEntry(.seccomp)),
+    ]
+
+    /// `AUDIT_ARCH_I386` from <linux/audit.h>: EM_386 (3) with the
+    /// little-endian flag. The kernel reports it for every call made
+    /// through the 32-bit entry points (`int $0x80`, `sysenter`, and
+    /// `syscall` from 32-bit code).
+    static let auditArch: UInt32 = 0x4000_0003
+
+    /// NOTE: i386 clone (120) and clone3 (435) are not trapped. A 64-bit
+    /// program can make an i386 call with `int $0x80`, which the tracer
+    /// sees with cs 0x33 and reads as x86_64, where 120 is getresgid; so no
+    /// i386 number may be an x86_64 one. An i386 child made with
+    /// CLONE_UNTRACED therefore runs untraced.
+    /// NOTE: the i386 stat, mknod and xattr calls (stat64, fstatat64,
+    /// mknod, getxattr and the rest) are not in the table, so an i386
+    /// program sees a file's real owner rather than the recorded one. They
+    /// need the i386 `struct stat64` layout.
+    /// i386 pointers and initial-stack words are four bytes, which the
+    /// auxiliary-vector rewrite after execve needs.
+    static let abi = SyscallABI(name: "i386", auditArch: auditArch, numbers: table, wordSize: 4)
 }

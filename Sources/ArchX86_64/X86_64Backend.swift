@@ -1,7 +1,8 @@
 import Engine
 
-/// The x86_64 backend: the native 64-bit ABI. 32-bit i386 and x32 calls are
-/// not trapped by the filter and reach the kernel unchanged.
+/// The x86_64 backend: the native 64-bit ABI and the i386 ABI of 32-bit
+/// programs. x32 calls are not trapped by the filter and reach the kernel
+/// unchanged (see ``X86_64SyscallNumbers/x32SyscallBit``).
 public struct X86_64Backend: ArchitectureBackend {
     public typealias Registers = X86_64Registers
 
@@ -9,16 +10,63 @@ public struct X86_64Backend: ArchitectureBackend {
 
     public var machineName: String { "x86_64" }
 
-    public var abis: [SyscallABI] { [X86_64SyscallNumbers.abi] }
+    /// The native ABI first, then i386.
+    public var abis: [SyscallABI] { Self.allABIs }
 
+    /// Built once: the tracer reads ``abis`` at every stop.
+    private static let allABIs = [X86_64SyscallNumbers.abi, I386SyscallNumbers.abi]
+
+    public var registerSetSize: Int { MemoryLayout<X86_64Registers>.size }
+
+    public func decodeRegisters(_ bytes: UnsafeRawBufferPointer) -> X86_64Registers? {
+        switch bytes.count {
+        case MemoryLayout<X86_64Registers>.size:
+            return bytes.loadUnaligned(as: X86_64Registers.self)
+        case I386RegisterLayout.size:
+            return I386RegisterLayout.decode(bytes)
+        default:
+            return nil
+        }
+    }
+
+    public func encodeRegisters(_ registers: X86_64Registers) -> [UInt8] {
+        if registers.isSixtyFourBitMode {
+            return withUnsafeBytes(of: registers) { Array($0) }
+        }
+        return I386RegisterLayout.encode(registers)
+    }
+
+    /// Up to orig_rax (orig_eax for an i386 task), which every argument
+    /// register and rax precede. The rest, rip to gs, stays as it is.
+    public func syscallRegisterByteCount(of registers: X86_64Registers) -> Int {
+        registers.isSixtyFourBitMode ? Self.sixtyFourBitSyscallRegisterByteCount : I386RegisterLayout.syscallRegisterByteCount
+    }
+
+    /// The bytes from r15 to orig_rax, computed once because the tracer asks
+    /// at every register write.
+    private static let sixtyFourBitSyscallRegisterByteCount = MemoryLayout<X86_64Registers>.offset(of: \.orig_rax)! + 8
+
+    /// The ABI by the code segment, as the kernel picks the register set.
+    ///
+    /// NOTE: a 64-bit program that executes `int $0x80` makes an i386 call
+    /// with cs 0x33, which this reads as x86_64. The filter traps it by its
+    /// i386 number, no i386 number remainroot answers is also an x86_64 one
+    /// (a test checks this), so the tracer finds no entry and the kernel
+    /// runs the call unchanged.
     public func abiIndex(of registers: X86_64Registers) -> Int? {
-        guard registers.cs == X86_64Registers.userCodeSegment64 else { return nil }
+        if !registers.isSixtyFourBitMode {
+            return registers.cs == X86_64Registers.userCodeSegment32 ? 1 : nil
+        }
         guard Int64(bitPattern: registers.orig_rax) & X86_64SyscallNumbers.x32SyscallBit == 0 else { return nil }
         return 0
     }
 
+    /// orig_rax, or for an i386 call orig_eax as the `int` the kernel reads.
     public func syscallNumber(of registers: X86_64Registers) -> Int64 {
-        Int64(bitPattern: registers.orig_rax)
+        if registers.isSixtyFourBitMode {
+            return Int64(bitPattern: registers.orig_rax)
+        }
+        return Int64(Int32(truncatingIfNeeded: registers.orig_rax))
     }
 
     public func argument(_ index: Int, of registers: X86_64Registers) -> UInt64 {

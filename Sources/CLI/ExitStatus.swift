@@ -23,7 +23,7 @@ func printOutput(_ text: String) {
 
 /// Writes all of `text` to a descriptor, unbuffered, so that output from
 /// several threads never interleaves within a line.
-private func writeAll(_ fd: Int32, _ text: String) {
+func writeAll(_ fd: Int32, _ text: String) {
     var bytes = Array(text.utf8)[...]
     while !bytes.isEmpty {
         let written = bytes.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }

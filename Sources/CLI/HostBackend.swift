@@ -1,3 +1,5 @@
+import ArchAArch64
+import ArchPPC64LE
 import ArchX86_64
 import Engine
 
@@ -6,11 +8,17 @@ import Engine
 // on it.
 #if arch(x86_64)
 typealias HostBackend = X86_64Backend
+#elseif arch(arm64)
+typealias HostBackend = AArch64Backend
+#elseif arch(powerpc64le)
+typealias HostBackend = PPC64LEBackend
 #else
-#error("remainroot has no backend for this CPU yet: add a module that conforms to ArchitectureBackend")
+#error("remainroot has no backend for this CPU yet: add a module that conforms to ArchitectureBackend (see PORTING.md)")
 #endif
 
-/// Every backend, by the name `syscalls --arch` accepts.
-let backendsByABI: [String: any ArchitectureBackend] = [
-    "x86_64": X86_64Backend(),
+/// Every backend, whatever the host, for `syscalls --arch`.
+let allBackends: [any ArchitectureBackend] = [
+    X86_64Backend(),
+    AArch64Backend(),
+    PPC64LEBackend(),
 ]

@@ -7,6 +7,7 @@ struct RunCommand {
     static let usage = """
         Usage: remainroot [OPTIONS] [--] COMMAND [ARG...]
                remainroot syscalls [--arch NAME]
+               remainroot bench [--quick | --full] [--json] [--only NAME[,NAME...]]
 
         Runs COMMAND under ptrace inside a user namespace and answers its
         credential system calls with the kernel's own rules, so that it can
@@ -38,11 +39,25 @@ struct RunCommand {
                                 online CPUs. 1 to 1024.
           -v, --verbose         Log more to standard error; twice logs every
                                 answered system call.
+          --trace               Print one line per system call remainroot
+                                handled, as strace does: pid, decoded arguments,
+                                result, and whether it was faked or passed to
+                                the kernel.
+          --debug               Print the stack of a traced program before a
+                                signal that dumps core kills it. If remainroot
+                                itself crashes, print the faulting thread's
+                                stack, kill the command and exit with 125.
+          --log-file FILE       Write what --trace and --debug print to FILE
+                                instead of standard error.
           -h, --help            Print this help and exit.
           --version             Print the version and exit.
 
         Subcommands:
-          syscalls              List the system calls remainroot answers.
+          syscalls [--arch NAME]
+                                List the system calls remainroot answers for an
+                                ABI: x86_64, i386, aarch64 or ppc64le.
+          bench                 Measure what tracing costs on this machine; see
+                                remainroot bench --help.
 
         Exit status: COMMAND's own; 128+N when signal N killed it; 126 when it
         could not be executed; 127 when it was not found; 125 when remainroot
@@ -60,6 +75,9 @@ struct RunCommand {
     var statePath: String?
     /// nil for the default, one per online CPU.
     var workerCount: Int?
+    var trace = false
+    var debug = false
+    var logFile: String?
     var command: [String] = []
 
     /// Parses options up to the first argument that is not one, so that
@@ -105,6 +123,16 @@ struct RunCommand {
                 verbosity += 1
             case "-vv":
                 verbosity += 2
+            case "--trace":
+                trace = true
+            case "--debug":
+                debug = true
+            case "--log-file":
+                index += 1
+                guard index < arguments.count else { throw UsageError(message: "--log-file needs a value, FILE") }
+                logFile = arguments[index]
+            case _ where argument.hasPrefix("--log-file="):
+                logFile = String(argument.dropFirst("--log-file=".count))
             default:
                 throw UsageError(message: "unknown option '\(argument)'; see remainroot --help")
             }
@@ -121,6 +149,17 @@ struct RunCommand {
         if ownership == .off && statePath != nil {
             throw UsageError(message: "--state has no use with --ownership=off; drop one of them")
         }
+        if let logFile {
+            guard trace || debug else {
+                throw UsageError(message: "--log-file \(logFile) has nothing to write; add --trace or --debug")
+            }
+            guard !logFile.isEmpty else { throw UsageError(message: "--log-file needs a value, FILE") }
+        }
+        #if !DEBUG_SUPPORT
+        if debug {
+            throw UsageError(message: "--debug is not available: this remainroot was built without libunwind (REMAINROOT_DEBUG_SUPPORT=0)")
+        }
+        #endif
     }
 
     static func parseOwnership(_ text: String) throws(UsageError) -> OwnershipMode {
@@ -157,6 +196,17 @@ struct RunCommand {
 
     /// Runs the command and returns the status remainroot exits with.
     func run() -> Int32 {
+        // Opened before --unshare, so that the file belongs to the caller.
+        var diagnostics = DiagnosticOutput.standardError
+        if let logFile {
+            do {
+                diagnostics = try DiagnosticOutput.open(logFile)
+            } catch {
+                printError(error.message)
+                return ExitStatus.ownFailure
+            }
+        }
+
         if unshare, case .failure(let error) = UserNamespace.enterNew() {
             printError("cannot create a user namespace: \(error). Check that unprivileged user namespaces are enabled (sysctl user.max_user_namespaces).")
             return ExitStatus.ownFailure
@@ -208,11 +258,33 @@ struct RunCommand {
         }
         let handlers = SyscallHandlers(userMapping: userMapping, groupMapping: groupMapping, logger: logger, lastCapability: UserNamespace.lastCapability(), ownership: store)
         let tracer = Tracer(backend: HostBackend(), handlers: handlers, logger: logger, workerCount: workerCount ?? Self.defaultWorkerCount)
+        if trace {
+            tracer.traceSink = TraceWriter(output: diagnostics)
+        }
+        #if DEBUG_SUPPORT
+        // Installed before SignalForwarder starts its thread, because the
+        // installation forks.
+        var debugMonitor: DebugMonitor?
+        if debug {
+            do {
+                debugMonitor = try DebugMonitor(output: diagnostics)
+            } catch {
+                printError(error.message)
+                return ExitStatus.ownFailure
+            }
+            tracer.debugObserver = debugMonitor
+        }
+        #endif
         SignalForwarder.start()
 
         let outcome: TraceOutcome
         do {
-            outcome = try tracer.run(request) { pid in SignalForwarder.setTarget(pid) }
+            outcome = try tracer.run(request) { pid in
+                SignalForwarder.setTarget(pid)
+                #if DEBUG_SUPPORT
+                debugMonitor?.commandStarted(pid)
+                #endif
+            }
         } catch {
             printError("cannot trace '\(command[0])': \(error)")
             if error.errno == .notPermitted {

@@ -1,7 +1,8 @@
 import Engine
 
 /// `remainroot syscalls [--arch NAME]`: one line per answered system call of
-/// an ABI, with its name, its number and what remainroot does with it.
+/// an ABI, with its name in the kernel's table, its number and what
+/// remainroot does with it.
 struct SyscallsCommand {
     var abiName: String
 
@@ -21,18 +22,22 @@ struct SyscallsCommand {
         }
     }
 
+    static var allABIs: [SyscallABI] {
+        allBackends.flatMap(\.abis)
+    }
+
     static var knownABIs: String {
-        backendsByABI.values.flatMap { $0.abis.map(\.name) }.sorted().joined(separator: ", ")
+        allABIs.map(\.name).joined(separator: ", ")
     }
 
     func run() -> Int32 {
-        guard let abi = backendsByABI.values.flatMap(\.abis).first(where: { $0.name == abiName }) else {
+        guard let abi = Self.allABIs.first(where: { $0.name == abiName }) else {
             printError("unknown ABI '\(abiName)'; known: \(Self.knownABIs)")
             return ExitStatus.ownFailure
         }
         for (number, entry) in abi.syscalls.sorted(by: { $0.key < $1.key }) {
-            let name = entry.syscall.rawValue + (entry.idWidth == .bits16 ? "16" : "")
-            printOutput("\(name.padding(12)) \(String(number).padding(5)) \(entry.syscall.summary)\n")
+            let width = entry.idWidth == .bits16 ? " (16-bit ids)" : ""
+            printOutput("\(abi.kernelName(of: entry).padding(12)) \(String(number).padding(5)) \(entry.syscall.summary)\(width)\n")
         }
         return 0
     }

@@ -16,6 +16,8 @@ do throws(UsageError) {
         status = 0
     case "syscalls":
         status = try SyscallsCommand(arguments: Array(arguments.dropFirst())).run()
+    case "bench":
+        status = try BenchCommand(arguments: Array(arguments.dropFirst())).run()
     default:
         status = try RunCommand(arguments: arguments).run()
     }

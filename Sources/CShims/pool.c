@@ -24,6 +24,7 @@
 #include <sys/prctl.h>
 #include <sys/ptrace.h>
 #include <sys/syscall.h>
+#include <sys/time.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -218,6 +219,35 @@ void shim_pool_stop_guardian(struct shim_pool *pool) {
     while (waitpid(pool->guardian, NULL, __WALL) < 0 && errno == EINTR) {
     }
     pool->guardian = 0;
+}
+
+int shim_probe_pause(void) {
+    pid_t child = fork();
+    if (child < 0) {
+        return -errno;
+    }
+    if (child == 0) {
+        // Only async-signal-safe calls: the parent has threads.
+        struct sigaction action = { 0 };
+        action.sa_handler = SIG_DFL;
+        sigaction(SIGALRM, &action, NULL);
+        sigset_t none;
+        sigemptyset(&none);
+        sigprocmask(SIG_SETMASK, &none, NULL);
+
+        struct itimerval timer = { .it_value = { .tv_sec = 0, .tv_usec = 5000 } };
+        setitimer(ITIMER_REAL, &timer, NULL);
+        pause();
+        _exit(0);
+    }
+
+    int status;
+    while (waitpid(child, &status, __WALL) < 0) {
+        if (errno != EINTR) {
+            return -errno;
+        }
+    }
+    return WIFSIGNALED(status) && WTERMSIG(status) == SIGALRM ? 1 : 0;
 }
 
 int shim_pool_has_guardian(struct shim_pool *pool) {

@@ -1,21 +1,46 @@
 /// Everything remainroot needs to know about one CPU. The engine is generic
-/// over this protocol and contains no `#if arch`; adding a CPU means one new
+/// over this protocol and contains no `#if arch`. Adding a CPU means one new
 /// module whose type conforms to it, and one line where the CLI picks the
-/// host's backend.
+/// host's backend; PORTING.md lists the kernel facts to look up and the
+/// tests that show when a port is done.
 ///
 /// Every requirement is called only by the worker thread that owns the
 /// stopped tracee whose registers are passed in, and only at the stop named
 /// in its documentation. None of them performs a system call except
 /// ``cancelSyscall(in:registerSets:)``.
 public protocol ArchitectureBackend: Sendable {
-    /// The general registers exactly as `PTRACE_GETREGSET` with `NT_PRSTATUS`
-    /// reads them for a tracee of this CPU. The engine transfers the struct's
-    /// bytes, so its size and field order must match the kernel's
-    /// `struct user_pt_regs` (or `user_regs_struct`) for the CPU.
-    associatedtype Registers: BitwiseCopyable
+    /// The general registers of a stopped tracee, decoded from the bytes
+    /// that `PTRACE_GETREGSET` with `NT_PRSTATUS` returns.
+    associatedtype Registers: Equatable & Sendable
 
     /// The machine name, as `uname -m` prints it.
     var machineName: String { get }
+
+    /// The size in bytes of the largest `NT_PRSTATUS` register set a tracee
+    /// of this CPU can have. The engine offers a buffer of this size to
+    /// `PTRACE_GETREGSET`, and the kernel returns the length it filled.
+    var registerSetSize: Int { get }
+
+    /// Decodes the register set of a stopped tracee. `bytes.count` is the
+    /// length the kernel filled, which the kernel takes from the tracee's
+    /// mode (arch/x86/kernel/ptrace.c, `task_user_regset_view`): a 32-bit
+    /// task on a 64-bit CPU has a shorter set, such as x86_64's 68-byte
+    /// `user_regs_struct32` for i386 tasks. Returns nil for a length the
+    /// backend does not know.
+    func decodeRegisters(_ bytes: UnsafeRawBufferPointer) -> Registers?
+
+    /// The bytes `PTRACE_SETREGSET` writes back: the layout and length that
+    /// ``decodeRegisters(_:)`` read.
+    func encodeRegisters(_ registers: Registers) -> [UInt8]
+
+    /// Returns the number of leading bytes of ``encodeRegisters(_:)`` that
+    /// hold every register the engine changes at a syscall stop: the number,
+    /// the arguments and the result. The engine writes only these, because
+    /// the kernel checks and stores each register it is given, and on x86_64
+    /// the segment and base registers that follow are the costly ones. The
+    /// count is a multiple of one register's size, as `PTRACE_SETREGSET`
+    /// requires. The default, `Int.max`, writes the whole set.
+    func syscallRegisterByteCount(of registers: Registers) -> Int
 
     /// The system-call ABIs this CPU runs, the native one first. The seccomp
     /// filter traps calls of these ABIs only; a call of any other ABI is
@@ -78,6 +103,28 @@ public protocol ArchitectureBackend: Sendable {
     func stackPointer(of registers: Registers) -> UInt64
 }
 
+extension ArchitectureBackend {
+    public func syscallRegisterByteCount(of registers: Registers) -> Int {
+        Int.max
+    }
+}
+
+extension ArchitectureBackend where Registers: BitwiseCopyable {
+    /// A backend whose tracees all have one register layout keeps it in a
+    /// struct with the kernel's size and field order, and transfers the
+    /// struct's bytes as they are.
+    public var registerSetSize: Int { MemoryLayout<Registers>.size }
+
+    public func decodeRegisters(_ bytes: UnsafeRawBufferPointer) -> Registers? {
+        guard bytes.count == MemoryLayout<Registers>.size else { return nil }
+        return bytes.loadUnaligned(as: Registers.self)
+    }
+
+    public func encodeRegisters(_ registers: Registers) -> [UInt8] {
+        withUnsafeBytes(of: registers) { Array($0) }
+    }
+}
+
 /// Where a cancelled call's result is written.
 public enum ResultStop: Sendable {
     /// At the seccomp stop, together with the cancellation (x86_64, AArch64).
@@ -125,6 +172,16 @@ public struct SyscallABI: Sendable {
         self.foreignNumberFloor = foreignNumberFloor
         self.statLayout = statLayout
         self.wordSize = wordSize
+    }
+
+    /// The name of a call in this ABI's kernel table (`__NR_<name>`). Where
+    /// an ABI has both widths of an id call, the 16-bit one keeps the plain
+    /// name and the 32-bit one ends in 32 (i386's `setuid` and `setuid32`).
+    public func kernelName(of entry: SyscallEntry) -> String {
+        let name = entry.syscall.rawValue
+        guard entry.idWidth == .bits32 else { return name }
+        let hasNarrowTwin = syscalls.values.contains { $0.syscall == entry.syscall && $0.idWidth == .bits16 }
+        return hasNarrowTwin ? name + "32" : name
     }
 
     /// Builds the table from the names a backend lists, checking that no
@@ -184,15 +241,42 @@ public struct SyscallEntry: Sendable, Hashable {
         self.idWidth = idWidth
     }
 
-    /// For a multiplexing call, the values of its first argument (an `int`)
-    /// that remainroot answers; the seccomp filter lets every other value
-    /// through without a stop. nil traps every call.
-    public var trappedFirstArguments: [UInt32]? {
+    /// Which values of the call's first argument (its low 32 bits) make the
+    /// seccomp filter stop; nil stops every call.
+    public var firstArgumentFilter: ArgumentFilter? {
+        argumentFilter.flatMap { $0.index == 0 ? $0.filter : nil }
+    }
+
+    /// Which argument the seccomp filter tests (its low 32 bits), and
+    /// which values of it make the filter stop; nil stops every call.
+    public var argumentFilter: (index: Int, filter: ArgumentFilter)? {
         switch syscall {
-        case .prctl: return PrctlOption.allCases.map(\.rawValue)
+        case .prctl: return (0, .oneOf(PrctlOption.allCases.map(\.rawValue) + [PrctlOption.setSeccomp]))
+        case .clone: return (0, .anyBit(SyscallHandlers.cloneUntraced))
+        case .open: return (1, .anyBit(OpenFlags.creating))
+        case .openat: return (2, .anyBit(OpenFlags.creating))
         default: return nil
         }
     }
+}
+
+/// The open(2) flags remainroot reads, from the generic
+/// <asm-generic/fcntl.h>, which x86, AArch64 and PowerPC share for these.
+public enum OpenFlags {
+    public static let create: UInt32 = 0o100            // O_CREAT
+    public static let exclusive: UInt32 = 0o200         // O_EXCL
+    public static let noFollow: UInt32 = 0o400000       // O_NOFOLLOW
+    public static let temporaryFile: UInt32 = 0o20000000 // __O_TMPFILE
+    /// The flags with which an open can create a file.
+    public static let creating: UInt32 = create | temporaryFile
+}
+
+/// A test of a call's first argument in the seccomp filter.
+public enum ArgumentFilter: Sendable, Hashable {
+    /// Stop when the argument equals one of these.
+    case oneOf([UInt32])
+    /// Stop when the argument has any of these bits set.
+    case anyBit(UInt32)
 }
 
 /// The prctl(2) options that read or change credentials, from
@@ -205,6 +289,10 @@ public enum PrctlOption: UInt32, Sendable, CaseIterable {
     case getSecureBits = 27             // PR_GET_SECUREBITS
     case setSecureBits = 28             // PR_SET_SECUREBITS
     case ambientCapabilities = 47       // PR_CAP_AMBIENT
+
+    /// `PR_SET_SECCOMP`, which installs a filter of the program's own. It
+    /// changes no credential; remainroot only takes note.
+    public static let setSeccomp: UInt32 = 22
 }
 
 /// How wide the uid and gid values of a call are. The 16-bit calls of older
@@ -227,6 +315,8 @@ public enum Syscall: String, Sendable, CaseIterable {
     case stat, fstat, lstat, newfstatat, statx
     case getxattr, lgetxattr, fgetxattr, listxattr, llistxattr, flistxattr
     case chroot, pivot_root, unshare, setns
+    case seccomp, ptrace, clone, clone3
+    case open, openat, openat2, creat, mkdir, mkdirat, symlink, symlinkat
 
     /// The calls that only matter when ownership is recorded; with
     /// `--ownership=off` the filter leaves them to the kernel.
@@ -234,7 +324,8 @@ public enum Syscall: String, Sendable, CaseIterable {
         switch self {
         case .mknod, .mknodat, .stat, .fstat, .lstat, .newfstatat, .statx,
              .getxattr, .lgetxattr, .fgetxattr, .listxattr, .llistxattr, .flistxattr,
-             .chroot, .pivot_root, .unshare, .setns:
+             .chroot, .pivot_root, .unshare, .setns,
+             .open, .openat, .openat2, .creat, .mkdir, .mkdirat, .symlink, .symlinkat:
             return true
         default:
             return false
@@ -264,6 +355,14 @@ public enum Syscall: String, Sendable, CaseIterable {
             return "the kernel's result, with remainroot's own attributes hidden"
         case .chroot, .pivot_root, .unshare, .setns:
             return "passed to the kernel; afterwards paths are resolved in each tracee's own root"
+        case .seccomp:
+            return "passed to the kernel; the program's own filters then see no tracer, as without remainroot"
+        case .ptrace:
+            return "passed to the kernel, which refuses a second tracer; logged once"
+        case .clone, .clone3:
+            return "CLONE_UNTRACED is removed, so that every child stays traced"
+        case .open, .openat, .openat2, .creat, .mkdir, .mkdirat, .symlink, .symlinkat:
+            return "passed to the kernel; a file created under an emulated fsuid or fsgid other than 0 gets that owner recorded"
         }
     }
 }

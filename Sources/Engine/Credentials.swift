@@ -322,18 +322,21 @@ public struct Credentials: Hashable, Sendable {
     /// `setUserID` and `setGroupID` are the owner and group of a set-user-ID
     /// or set-group-ID program that the kernel's `bprm_fill_uid` would
     /// honour; they become the effective ids first.
+    ///
+    /// `noNewPrivileges` is the task's no_new_privs flag
+    /// (`PR_SET_NO_NEW_PRIVS`). With it, an exec that would change an id or
+    /// add to the permitted set is downgraded: the effective ids fall back
+    /// to the real ones and the permitted set keeps only what it had.
+    /// NOTE: the kernel downgrades the same way when the task shares its
+    /// filesystem information with a process outside its thread group
+    /// (`LSM_UNSAFE_SHARE`, clone with CLONE_FS), which is not emulated.
     @discardableResult
-    public mutating func execute(setUserID: UInt32? = nil, setGroupID: UInt32? = nil) -> Bool {
+    public mutating func execute(setUserID: UInt32? = nil, setGroupID: UInt32? = nil, noNewPrivileges: Bool = false) -> Bool {
         let old = self
         var raisesEffective = false
 
         if let setUserID { euid = setUserID }
         if let setGroupID { egid = setGroupID }
-
-        let idChanged = euid != old.euid || !(egid == old.fsgid || old.groups.contains(egid))
-        if idChanged {
-            ambient = .empty
-        }
 
         permitted = .empty
         if !old.securebits.contains(.noRoot) {
@@ -343,6 +346,17 @@ public struct Credentials: Hashable, Sendable {
             if euid == 0 {
                 raisesEffective = true
             }
+        }
+
+        let idChanged = euid != old.euid || !(egid == old.fsgid || old.groups.contains(egid))
+        let gainsPermitted = permitted.subtracting(old.permitted) != .empty
+        if noNewPrivileges && (idChanged || gainsPermitted) {
+            euid = uid
+            egid = gid
+            permitted = permitted.intersection(old.permitted)
+        }
+        if idChanged {
+            ambient = .empty
         }
 
         suid = euid

@@ -5,8 +5,8 @@ import CShims
 /// `SECCOMP_RET_ALLOW` for everything else, so an ordinary program hardly
 /// ever stops.
 ///
-/// The program reads `seccomp_data.arch` and `seccomp_data.nr`, and
-/// `args[0]` only for prctl. So the kernel's per-filter action cache (Linux
+/// The program reads `seccomp_data.arch` and `seccomp_data.nr`, and one
+/// argument only for prctl, clone and the opens. So the kernel's per-filter action cache (Linux
 /// 5.11, `seccomp_cache_prepare`) proves every other call's action
 /// constant, and the allowed calls skip the BPF interpreter altogether.
 public struct SeccompFilter: Sendable {
@@ -16,9 +16,15 @@ public struct SeccompFilter: Sendable {
     static let loadWordAbsolute: UInt16 = 0x00 | 0x00 | 0x20   // BPF_LD | BPF_W | BPF_ABS
     static let jumpIfEqual: UInt16 = 0x05 | 0x10               // BPF_JMP | BPF_JEQ | BPF_K
     static let jumpIfGreaterOrEqual: UInt16 = 0x05 | 0x30      // BPF_JMP | BPF_JGE | BPF_K
+    static let jumpIfAnyBit: UInt16 = 0x05 | 0x40              // BPF_JMP | BPF_JSET | BPF_K
     static let returnConstant: UInt16 = 0x06                   // BPF_RET | BPF_K
     static let returnAllow: UInt32 = 0x7fff_0000               // SECCOMP_RET_ALLOW
-    static let returnTrace: UInt32 = 0x7ff0_0000               // SECCOMP_RET_TRACE
+    /// `SECCOMP_RET_TRACE` with remainroot's mark in `SECCOMP_RET_DATA`,
+    /// which PTRACE_GETEVENTMSG returns at the stop. A program's own filter
+    /// installed later wins among equal actions, so another value at the
+    /// stop means that filter asked for a tracer.
+    static let returnTrace: UInt32 = 0x7ff0_0000 | UInt32(traceMark)
+    public static let traceMark: UInt16 = 0x7272
     static let offsetOfNumber: UInt32 = 0                      // seccomp_data.nr
     static let offsetOfArch: UInt32 = 4                        // seccomp_data.arch
     // seccomp_data.args[0] starts at 16; its low half comes first on the
@@ -67,9 +73,9 @@ public struct SeccompFilter: Sendable {
         }
         for number in numbers {
             remaining -= 1
-            if let values = abi.syscalls[number]?.trappedFirstArguments {
+            if let test = abi.syscalls[number]?.argumentFilter {
                 head.append(jump(jumpIfEqual, UInt32(truncatingIfNeeded: number), ifTrue: jumpDistance(remaining + subBlockOffset), ifFalse: 0))
-                let subBlock = argumentBlock(values: values)
+                let subBlock = argumentBlock(test.filter, index: test.index)
                 subBlocks.append(subBlock)
                 subBlockOffset += subBlock.count
             } else {
@@ -82,13 +88,19 @@ public struct SeccompFilter: Sendable {
         return head + subBlocks.joined()
     }
 
-    /// Loads the low 32 bits of `args[0]` and traps the listed values.
-    private static func argumentBlock(values: [UInt32]) -> [shim_bpf_instruction] {
-        var block: [shim_bpf_instruction] = [statement(loadWordAbsolute, offsetOfFirstArgumentLowWord)]
-        var remaining = values.count
-        for value in values {
-            remaining -= 1
-            block.append(jump(jumpIfEqual, value, ifTrue: jumpDistance(remaining + 1), ifFalse: 0))
+    /// Loads the low 32 bits of `args[index]` and traps the values the
+    /// filter names.
+    private static func argumentBlock(_ filter: ArgumentFilter, index: Int) -> [shim_bpf_instruction] {
+        var block: [shim_bpf_instruction] = [statement(loadWordAbsolute, offsetOfFirstArgumentLowWord + 8 * UInt32(index))]
+        switch filter {
+        case .oneOf(let values):
+            var remaining = values.count
+            for value in values {
+                remaining -= 1
+                block.append(jump(jumpIfEqual, value, ifTrue: jumpDistance(remaining + 1), ifFalse: 0))
+            }
+        case .anyBit(let bits):
+            block.append(jump(jumpIfAnyBit, bits, ifTrue: 1, ifFalse: 0))
         }
         block.append(statement(returnConstant, returnAllow))
         block.append(statement(returnConstant, returnTrace))

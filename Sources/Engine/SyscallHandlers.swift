@@ -36,6 +36,10 @@ public enum ExitTask: Equatable, Sendable {
     /// Record the device that mknod asked for on the regular file the
     /// kernel created instead.
     case recordDevice(directory: Int32, path: [UInt8], device: FakeDevice)
+    /// Record the creator's filesystem ids as the owner of the file the
+    /// call created: the one the returned descriptor names, or the one at
+    /// the path.
+    case recordNewFile(directory: Int32, path: [UInt8], resultIsDescriptor: Bool)
 }
 
 /// Which structure a stat call fills.
@@ -147,11 +151,26 @@ public struct SyscallHandlers: Sendable {
                 }
                 return chownWithoutRecords(uidIndex: entry.syscall == .fchownat ? 2 : 1, arguments: arguments, width: width, credentials: credentials, pid: pid)
 
+            case .seccomp:
+                return .passThrough
+            case .ptrace:
+                logger.logGapOnce("nested-ptrace", pid: pid,
+                    "a traced program called ptrace; a process has one tracer and remainroot is it, so PTRACE_TRACEME and attaching to a traced process fail with EPERM")
+                return .passThrough
+            case .clone:
+                // A child made with CLONE_UNTRACED would run untraced under
+                // the filter, and every call remainroot answers would fail
+                // with ENOSYS in it.
+                return .rewriteArguments([0: arguments[0] & ~UInt64(Self.cloneUntraced)])
+            case .clone3:
+                return try clone3(arguments: arguments, memory: memory, pid: pid)
+
             case .chroot, .pivot_root, .unshare, .setns:
                 ownership?.noteRootsMayDiffer()
                 return .passThrough
 
-            case .mknod, .mknodat, .stat, .fstat, .lstat, .newfstatat, .statx,
+            case .open, .openat, .openat2, .creat, .mkdir, .mkdirat, .symlink, .symlinkat,
+                 .mknod, .mknodat, .stat, .fstat, .lstat, .newfstatat, .statx,
                  .getxattr, .lgetxattr, .fgetxattr, .listxattr, .llistxattr, .flistxattr:
                 guard let ownership else { return .passThrough }
                 let context = FileCallContext(pid: pid, memory: memory, credentials: credentials, store: ownership, handlers: self)
@@ -255,6 +274,24 @@ public struct SyscallHandlers: Sendable {
             }
             throw .badAddress
         }
+    }
+
+    // MARK: - clone
+
+    /// `CLONE_UNTRACED` from <linux/sched.h>.
+    public static let cloneUntraced: UInt32 = 0x0080_0000
+
+    /// clone3 keeps its flags in memory, where the filter cannot look, so
+    /// every clone3 stops. One asking for CLONE_UNTRACED is answered ENOSYS,
+    /// on which glibc falls back to clone(2), whose flag remainroot removes.
+    private func clone3(arguments: [UInt64], memory: TraceeMemory, pid: ProcessID) throws(Errno) -> SyscallAction {
+        // struct clone_args starts with its 64-bit flags.
+        guard let bytes = try? memory.read(at: arguments[0], count: 8) else { return .passThrough }
+        let flags = bytes.reversed().reduce(UInt64(0)) { $0 << 8 | UInt64($1) }
+        guard flags & UInt64(Self.cloneUntraced) != 0 else { return .passThrough }
+        logger.logGapOnce("clone3-untraced", pid: pid,
+            "clone3 with CLONE_UNTRACED is answered ENOSYS so that the child stays traced; glibc then uses clone")
+        throw .functionNotImplemented
     }
 
     // MARK: - Capabilities

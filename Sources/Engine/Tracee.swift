@@ -49,6 +49,12 @@ final class Tracee<Backend: ArchitectureBackend>: @unchecked Sendable {
         }
     }
     var pendingExit: PendingExit?
+    /// Whether the thread installed a seccomp filter of its own (inherited
+    /// by children and kept across execve, as filters are).
+    var hasOwnFilter: Bool
+    /// The trace record of a call the kernel is running, completed at its
+    /// exit stop. Set only while a trace sink is installed.
+    var pendingTrace: PendingTrace?
     var phase: Phase
     /// The index of the worker that owns the tracee. Changed only by the
     /// owner, when it hands the tracee over.
@@ -58,10 +64,11 @@ final class Tracee<Backend: ArchitectureBackend>: @unchecked Sendable {
     /// credentials.
     let sharedCredentials: Mutex<Credentials?>
 
-    init(pid: ProcessID, threadGroup: ProcessID, credentials: Credentials, phase: Phase, owner: Int) {
+    init(pid: ProcessID, threadGroup: ProcessID, credentials: Credentials, hasOwnFilter: Bool = false, phase: Phase, owner: Int) {
         self.pid = pid
         self.threadGroup = threadGroup
         self.credentials = credentials
+        self.hasOwnFilter = hasOwnFilter
         self.phase = phase
         self.owner = Atomic(owner)
         self.sharedCredentials = Mutex(credentials)
@@ -74,15 +81,17 @@ final class Tracee<Backend: ArchitectureBackend>: @unchecked Sendable {
         self.pid = pid
         self.threadGroup = pid
         self.credentials = .loggedIn(uid: 65534, gid: 65534, groups: [], lastCapability: 0)
+        self.hasOwnFilter = false
         self.phase = .awaitingCreatorEvent(firstStop: status)
         self.owner = Atomic(owner)
         self.sharedCredentials = Mutex(nil)
     }
 
     /// Gives a thread created before its creator's event the creator's
-    /// credentials and its thread group.
-    func adopt(credentials: Credentials, threadGroup: ProcessID) {
+    /// credentials and filter state, and its thread group.
+    func adopt(credentials: Credentials, hasOwnFilter: Bool, threadGroup: ProcessID) {
         self.threadGroup = threadGroup
+        self.hasOwnFilter = hasOwnFilter
         self.credentials = credentials
         sharedCredentials.withLock { $0 = credentials }
     }

@@ -23,9 +23,11 @@ public struct TraceOutcome: Sendable {
 /// for it must come from that thread, and children created by fork, vfork
 /// and clone are attached to the same thread. So every stop handler below
 /// runs on the worker that owns the tracee and takes that worker as a
-/// parameter. The tracer's own fields are constant and shared by all
-/// workers.
-public final class Tracer<Backend: ArchitectureBackend>: Sendable {
+/// parameter. The tracer's own fields are shared by all workers: set
+/// ``traceSink`` and ``debugObserver`` before ``run(_:onStart:)``, which
+/// only reads them, and give it sinks that accept calls from several
+/// threads at once.
+public final class Tracer<Backend: ArchitectureBackend>: @unchecked Sendable {
     // Options and events from <linux/ptrace.h>.
     static var options: UInt {
         let traceSysGood: UInt = 0x1, traceFork: UInt = 0x2, traceVFork: UInt = 0x4
@@ -45,6 +47,12 @@ public final class Tracer<Backend: ArchitectureBackend>: Sendable {
     let backend: Backend
     let handlers: SyscallHandlers
     let logger: Logger
+
+    /// Receives a record of each handled call (`remainroot --trace`). While
+    /// it is nil, no record is built.
+    public var traceSink: (any TraceSink)?
+    /// Hooks for `remainroot --debug`; nil when debug mode is off.
+    public var debugObserver: (any DebugObserver)?
     /// The number of worker threads ``run(_:onStart:)`` starts.
     public let workerCount: Int
 
@@ -62,10 +70,13 @@ public final class Tracer<Backend: ArchitectureBackend>: Sendable {
     /// Starts the command under the seccomp filter, traces it and its
     /// descendants until the last of them exits, and returns how the
     /// command itself ended. `onStart` receives the command's pid as soon
-    /// as it is attached, on a worker thread.
-    public func run(_ request: LaunchRequest, onStart: @escaping @Sendable (ProcessID) -> Void) throws(TraceError) -> TraceOutcome {
+    /// as it is attached. It runs on worker 0's thread while the caller
+    /// waits in this method.
+    public func run(_ request: LaunchRequest, onStart: (ProcessID) -> Void) throws(TraceError) -> TraceOutcome {
         let pool = WorkerPool(tracer: self, workerCount: workerCount)
-        return try pool.run(request, onStart: onStart)
+        return try withoutActuallyEscaping(onStart) { (onStart) throws(TraceError) -> TraceOutcome in
+            try pool.run(request, onStart: UncheckedCallback(onStart))
+        }
     }
 
     // MARK: - Launch
@@ -191,6 +202,7 @@ public final class Tracer<Backend: ArchitectureBackend>: Sendable {
 
     /// Handles a stop of an attached tracee whose state is complete.
     private func handleStop(_ tracee: Tracee<Backend>, _ status: Int32, in worker: Worker<Backend>) {
+        let pid = tracee.pid
         let signal = (status >> 8) & 0xff
         let event = (status >> 16) & 0xff
         switch event {
@@ -206,7 +218,8 @@ public final class Tracer<Backend: ArchitectureBackend>: Sendable {
             handleSyscallExit(tracee)
         default:
             // A signal-delivery stop: the signal goes to the program.
-            resume(tracee.pid, signal: signal)
+            debugObserver?.signalDeliveryStop(of: pid, signal: signal)
+            resume(pid, signal: signal)
         }
     }
 
@@ -227,8 +240,7 @@ public final class Tracer<Backend: ArchitectureBackend>: Sendable {
 
     /// The parent's fork, vfork or clone event names the new thread, which
     /// starts with a copy of its creator's credentials: the kernel's
-    /// copy_creds for processes and threads alike. The kernel attached it to
-    /// this worker's thread, so its state joins this worker's shard.
+    /// copy_creds for processes and threads alike.
     private func handleNewChild(of parent: Tracee<Backend>, event: Int32, in worker: Worker<Backend>) {
         var message: UInt = 0
         let result = withUnsafeMutablePointer(to: &message) {
@@ -240,14 +252,17 @@ public final class Tracer<Backend: ArchitectureBackend>: Sendable {
             handlers.ownership?.checkMountNamespace(of: child)
 
             if let early = worker.shard[child], case .awaitingCreatorEvent(let status) = early.phase {
-                early.adopt(credentials: parent.credentials, threadGroup: threadGroup)
+                early.adopt(credentials: parent.credentials, hasOwnFilter: parent.hasOwnFilter, threadGroup: threadGroup)
                 early.phase = .awaitingFirstStop
                 dispatch(child, status, in: worker)
             } else {
-                worker.adopt(Tracee(pid: child, threadGroup: threadGroup, credentials: parent.credentials, phase: .awaitingFirstStop, owner: worker.index))
+                worker.adopt(Tracee(pid: child, threadGroup: threadGroup, credentials: parent.credentials, hasOwnFilter: parent.hasOwnFilter, phase: .awaitingFirstStop, owner: worker.index))
             }
         }
-        resume(parent.pid)
+        // A clone whose arguments remainroot rewrote, or whose trace record
+        // waits for the result, still owes the parent its syscall-exit stop.
+        let exitStopOwed = parent.pendingExit != nil || parent.pendingTrace != nil
+        resume(parent.pid, request: exitStopOwed ? SystemCalls.ptraceSyscall : SystemCalls.ptraceContinue)
     }
 
     /// Returns the thread group of a new thread: its own for fork and
@@ -272,13 +287,17 @@ public final class Tracer<Backend: ArchitectureBackend>: Sendable {
         if case .success = result {
             let formerPid = ProcessID(pid_t(truncatingIfNeeded: former))
             // Every thread of a process is on the worker of its first
-            // thread, so the execing thread's state is in this shard.
+            // thread, so the execing thread's state is in this shard. The
+            // leader's state object stays, with the execing thread's state.
             if formerPid != tracee.pid, let moved = worker.forget(formerPid) {
                 execing.credentials = moved.credentials
+                execing.hasOwnFilter = moved.hasOwnFilter
+                execing.pendingTrace = nil
             }
         }
         let setIDs = OwnershipStore.setIDs(ofProgramRunBy: execing.pid, store: handlers.ownership)
-        let isSecure = execing.credentials.execute(setUserID: setIDs.uid, setGroupID: setIDs.gid)
+        let isSecure = execing.credentials.execute(setUserID: setIDs.uid, setGroupID: setIDs.gid,
+                                                   noNewPrivileges: OwnershipStore.hasNoNewPrivileges(execing.pid))
         execing.pendingExit = nil
         rewriteAuxiliaryVector(of: execing, isSecure: isSecure)
 
@@ -302,7 +321,7 @@ public final class Tracer<Backend: ArchitectureBackend>: Sendable {
             resume(pid)
             return
         }
-        let leader = Tracee<Backend>(pid: pid, threadGroup: pid, credentials: moved.credentials, phase: .running, owner: worker.index)
+        let leader = Tracee<Backend>(pid: pid, threadGroup: pid, credentials: moved.credentials, hasOwnFilter: moved.hasOwnFilter, phase: .running, owner: worker.index)
         worker.adopt(leader)
         handleExec(leader, in: worker)
     }
@@ -325,15 +344,25 @@ public final class Tracer<Backend: ArchitectureBackend>: Sendable {
         guard let registers = readRegisters(pid) else { return }
 
         let number = backend.syscallNumber(of: registers)
+        if tracee.hasOwnFilter && !isOurStop(pid) {
+            // The program's own filter asked for a tracer. Without
+            // remainroot it would have none, and the kernel fails such a
+            // call with ENOSYS (seccomp(2), SECCOMP_RET_TRACE).
+            answer(.failure(.functionNotImplemented), to: tracee, registers: registers)
+            return
+        }
         guard let abiIndex = backend.abiIndex(of: registers),
               let entry = backend.abis[abiIndex].syscalls[number]
         else {
-            // Only a filter of the program's own can trap a call ours does
-            // not list; the kernel runs it.
             logger.log(.debug, pid: pid, "seccomp stop for unlisted syscall \(number), passed to the kernel")
             resume(pid)
             return
         }
+        if entry.syscall == .seccomp || (entry.syscall == .prctl && UInt32(truncatingIfNeeded: backend.argument(0, of: registers)) == PrctlOption.setSeccomp) {
+            tracee.hasOwnFilter = true
+        }
+        debugObserver?.willHandleSyscall(entry, number: number, of: pid)
+        defer { debugObserver?.didHandleSyscall(of: pid) }
 
         let arguments = (0..<6).map { backend.argument($0, of: registers) }
         let abi = backend.abis[abiIndex]
@@ -342,29 +371,17 @@ public final class Tracer<Backend: ArchitectureBackend>: Sendable {
             table.lookup(other)?.sharedCredentials.withLock { $0 }
         }
         logger.log(.debug, pid: pid, "\(entry.syscall.rawValue)(\(arguments.map { String($0, radix: 16) }.joined(separator: ", "))) -> \(action)")
+        if let traceSink {
+            traceHandledCall(tracee, entry, arguments: arguments, action: action, sink: traceSink)
+        }
 
         switch action {
         case .passThrough:
-            resume(pid)
+            // A traced call stops again at its exit, for the kernel's result.
+            resume(pid, request: tracee.pendingTrace == nil ? SystemCalls.ptraceContinue : SystemCalls.ptraceSyscall)
 
         case .answer(let result):
-            var modified = registers
-            do {
-                try backend.cancelSyscall(in: &modified, registerSets: PtraceRegisterSets(pid: pid))
-            } catch {
-                logFailure(error)
-                return
-            }
-            switch backend.cancelledResultStop {
-            case .entry:
-                backend.setResult(result, in: &modified)
-                guard writeRegisters(modified, pid) else { return }
-                resume(pid)
-            case .exit:
-                guard writeRegisters(modified, pid) else { return }
-                tracee.pendingExit = .writeResult(result)
-                resume(pid, request: SystemCalls.ptraceSyscall)
-            }
+            answer(result, to: tracee, registers: registers)
 
         case .rewriteArguments(let replaced):
             guard rewriteArguments(replaced, in: registers, pid) else { return }
@@ -382,6 +399,39 @@ public final class Tracer<Backend: ArchitectureBackend>: Sendable {
         }
     }
 
+    /// Skips the call and gives the program `result`.
+    private func answer(_ result: SyscallResult, to tracee: Tracee<Backend>, registers: Backend.Registers) {
+        let pid = tracee.pid
+        var modified = registers
+        do {
+            try backend.cancelSyscall(in: &modified, registerSets: PtraceRegisterSets(pid: pid))
+        } catch {
+            logFailure(error)
+            return
+        }
+        switch backend.cancelledResultStop {
+        case .entry:
+            backend.setResult(result, in: &modified)
+            guard writeRegisters(modified, pid) else { return }
+            resume(pid)
+        case .exit:
+            guard writeRegisters(modified, pid) else { return }
+            tracee.pendingExit = .writeResult(result)
+            resume(pid, request: SystemCalls.ptraceSyscall)
+        }
+    }
+
+    /// Whether remainroot's filter made this seccomp stop: its mark is in
+    /// the event message (SECCOMP_RET_DATA).
+    private func isOurStop(_ pid: ProcessID) -> Bool {
+        var message: UInt = 0
+        let result = withUnsafeMutablePointer(to: &message) {
+            SystemCalls.ptrace(SystemCalls.ptraceGetEventMessage, pid, data: UInt(bitPattern: $0))
+        }
+        guard case .success = result else { return true }
+        return UInt16(truncatingIfNeeded: message) == SeccompFilter.traceMark
+    }
+
     private func rewriteArguments(_ replaced: [Int: UInt64], in registers: Backend.Registers, _ pid: ProcessID) -> Bool {
         var modified = registers
         for (index, value) in replaced {
@@ -391,6 +441,10 @@ public final class Tracer<Backend: ArchitectureBackend>: Sendable {
     }
 
     private func handleSyscallExit(_ tracee: Tracee<Backend>) {
+        if let trace = tracee.pendingTrace, let traceSink, let registers = readRegisters(tracee.pid) {
+            tracee.pendingTrace = nil
+            traceKernelResult(trace, of: tracee.pid, result: backend.result(of: registers), sink: traceSink)
+        }
         guard let pending = tracee.pendingExit else {
             resume(tracee.pid)
             return
@@ -423,8 +477,7 @@ public final class Tracer<Backend: ArchitectureBackend>: Sendable {
 
     /// Reads the general registers, or nil when the thread vanished.
     func readRegisters(_ pid: ProcessID) -> Backend.Registers? {
-        withUnsafeTemporaryAllocation(of: Backend.Registers.self, capacity: 1) { buffer -> Backend.Registers? in
-            let raw = UnsafeMutableRawBufferPointer(buffer)
+        withUnsafeTemporaryAllocation(byteCount: backend.registerSetSize, alignment: 16) { raw -> Backend.Registers? in
             raw.initializeMemory(as: UInt8.self, repeating: 0)
             var vector = iovec(iov_base: raw.baseAddress, iov_len: raw.count)
             let result = withUnsafeMutablePointer(to: &vector) {
@@ -434,17 +487,22 @@ public final class Tracer<Backend: ArchitectureBackend>: Sendable {
                 logFailure(TraceError("PTRACE_GETREGSET", pid: pid, errno: errno))
                 return nil
             }
-            precondition(vector.iov_len == raw.count,
-                "\(backend.machineName) registers are \(raw.count) bytes, the kernel filled \(vector.iov_len)")
-            return raw.load(as: Backend.Registers.self)
+            let filled = UnsafeRawBufferPointer(rebasing: raw[0..<min(vector.iov_len, raw.count)])
+            guard let registers = backend.decodeRegisters(filled) else {
+                preconditionFailure("\(backend.machineName) backend cannot decode the \(vector.iov_len)-byte register set of \(pid): \(Array(filled))")
+            }
+            return registers
         }
     }
 
-    /// Writes the general registers; false when the thread vanished.
-    func writeRegisters(_ registers: Backend.Registers, _ pid: ProcessID) -> Bool {
-        var copy = registers
-        return withUnsafeMutableBytes(of: &copy) { raw in
-            var vector = iovec(iov_base: raw.baseAddress, iov_len: raw.count)
+    /// Writes the registers a syscall stop changes, which lead the register
+    /// set; false when the thread vanished. Call only at a syscall stop,
+    /// unless `whole` asks for the whole set.
+    func writeRegisters(_ registers: Backend.Registers, _ pid: ProcessID, whole: Bool = false) -> Bool {
+        var bytes = backend.encodeRegisters(registers)
+        let count = whole ? bytes.count : min(bytes.count, backend.syscallRegisterByteCount(of: registers))
+        return bytes.withUnsafeMutableBytes { raw in
+            var vector = iovec(iov_base: raw.baseAddress, iov_len: count)
             let result = withUnsafeMutablePointer(to: &vector) {
                 SystemCalls.ptrace(SystemCalls.ptraceSetRegisterSet, pid, address: UInt(SystemCalls.registerSetGeneral), data: UInt(bitPattern: $0))
             }

@@ -23,13 +23,15 @@ private var fields: [(String, WritableKeyPath<X86_64Registers, UInt64>)] {
     ]
 }
 
-/// Builds a register image in which every field has a distinct value, so
-/// that writing the wrong field shows.
+/// Builds a register image of a 64-bit task in which every other field has
+/// a distinct value, so that writing the wrong field shows. cs is 0x33,
+/// because the backend reads the task's mode from it.
 private func distinctRegisters(base: UInt64 = 0x1000) -> X86_64Registers {
     var registers = X86_64Registers()
     for (index, (_, keyPath)) in fields.enumerated() {
         registers[keyPath: keyPath] = base + UInt64(index)
     }
+    registers.cs = X86_64Registers.userCodeSegment64
     return registers
 }
 
@@ -161,8 +163,9 @@ final class X86_64BackendTests: XCTestCase {
         // (name, cs, orig_rax, expected, line)
         let cases: [(String, UInt64, UInt64, Int?, UInt)] = [
             ("64-bit code segment", 0x33, 105, 0, #line),
-            ("32-bit code segment", 0x23, 213, nil, #line),
-            ("32-bit code segment with an x86_64 number", 0x23, 105, nil, #line),
+            ("32-bit code segment", 0x23, 213, 1, #line),
+            ("32-bit code segment with an x86_64 number", 0x23, 105, 1, #line),
+            ("16-bit or LDT code segment", 0x0F, 23, nil, #line),
             ("x32 call", 0x33, 0x4000_0000 | 105, nil, #line),
             ("x32 bit alone", 0x33, 0x4000_0000, nil, #line),
             ("largest x86_64 number below the x32 bit", 0x33, 0x3FFF_FFFF, 0, #line),
@@ -291,7 +294,7 @@ final class X86_64BackendTests: XCTestCase {
 
     func testSyscallNumbersMatchUnistdHeader() throws {
         let header = try defines(inHeader: "/usr/include/x86_64-linux-gnu/asm/unistd_64.h")
-        XCTAssertEqual(backend.abis.count, 1)
+        XCTAssertEqual(backend.abis.map(\.name), ["x86_64", "i386"])
         let abi = try XCTUnwrap(backend.abis.first)
 
         for (number, entry) in abi.syscalls {
@@ -317,5 +320,123 @@ final class X86_64BackendTests: XCTestCase {
         let header = try defines(inHeader: "/usr/include/x86_64-linux-gnu/asm/unistd.h")
         let bit = try XCTUnwrap(header["__X32_SYSCALL_BIT"])
         XCTAssertEqual(backend.abis.first?.foreignNumberFloor, try Int64(evaluate(bit, defines: header)))
+    }
+
+    // MARK: - i386 tasks
+
+    /// A 68-byte i386 register set with distinct words, and the image the
+    /// backend should widen it to.
+    private func i386Image() -> (bytes: [UInt8], registers: X86_64Registers) {
+        let words: [UInt32] = [
+            0x11, 0x22, 0x33, 0x44, 0x55, 0x66,  // ebx ecx edx esi edi ebp
+            0xFFFF_FFDA,                         // eax: -ENOSYS, as at a seccomp stop
+            0x2B, 0x2B, 0x00, 0x63,              // ds es fs gs
+            213,                                 // orig_eax: setuid32
+            0xF7F0_1234, 0x23, 0x246,            // eip cs eflags
+            0xFFA0_0000, 0x2B,                   // esp ss
+        ]
+        var bytes: [UInt8] = []
+        for word in words {
+            withUnsafeBytes(of: word.littleEndian) { bytes.append(contentsOf: $0) }
+        }
+        var registers = X86_64Registers()
+        registers.rbx = 0x11
+        registers.rcx = 0x22
+        registers.rdx = 0x33
+        registers.rsi = 0x44
+        registers.rdi = 0x55
+        registers.rbp = 0x66
+        registers.rax = UInt64(bitPattern: -38)
+        registers.ds = 0x2B
+        registers.es = 0x2B
+        registers.fs = 0
+        registers.gs = 0x63
+        registers.orig_rax = 213
+        registers.rip = 0xF7F0_1234
+        registers.cs = 0x23
+        registers.eflags = 0x246
+        registers.rsp = 0xFFA0_0000
+        registers.ss = 0x2B
+        return (bytes, registers)
+    }
+
+    func testI386LayoutMatchesSysUserHeader() throws {
+        let header = try String(contentsOfFile: "/usr/include/x86_64-linux-gnu/sys/user.h", encoding: .utf8)
+        // The second user_regs_struct in the file is the one for __i386__.
+        let first = try XCTUnwrap(header.range(of: "struct user_regs_struct\n{"))
+        let start = try XCTUnwrap(header.range(of: "struct user_regs_struct\n{", range: first.upperBound..<header.endIndex))
+        let end = try XCTUnwrap(header.range(of: "};", range: start.upperBound..<header.endIndex))
+        let names = header[start.upperBound..<end.lowerBound]
+            .split(separator: "\n")
+            .compactMap { line in line.split(separator: " ").last.map { String($0.dropLast()) } }
+            .filter { !$0.isEmpty }
+        XCTAssertEqual(names, ["ebx", "ecx", "edx", "esi", "edi", "ebp", "eax", "xds", "xes", "xfs", "xgs",
+                               "orig_eax", "eip", "xcs", "eflags", "esp", "xss"])
+    }
+
+    func testDecodeWidensI386Set() throws {
+        let (bytes, expected) = i386Image()
+        let decoded = try XCTUnwrap(bytes.withUnsafeBytes { backend.decodeRegisters($0) })
+        XCTAssertEqual(decoded, expected)
+        XCTAssertEqual(backend.encodeRegisters(decoded), bytes, "encoding gives back the kernel's 68 bytes")
+        XCTAssertEqual(backend.abiIndex(of: decoded), 1)
+        XCTAssertEqual(backend.syscallNumber(of: decoded), 213)
+    }
+
+    func testDecodeRejectsUnknownLengths() {
+        for count in [0, 64, 72, 208, 224] {
+            let bytes = [UInt8](repeating: 0, count: count)
+            bytes.withUnsafeBytes { XCTAssertNil(backend.decodeRegisters($0), "\(count) bytes") }
+        }
+    }
+
+    func testI386ArgumentRegisters() {
+        var registers = i386Image().registers
+        registers.rbx = 0xDEAD_0000_0000_0011
+        let expected: [UInt64] = [0x11, 0x22, 0x33, 0x44, 0x55, 0x66]
+        for (index, value) in expected.enumerated() {
+            XCTAssertEqual(backend.argument(index, of: registers), value, "argument \(index), low 32 bits")
+        }
+
+        backend.setArgument(1, to: 0xFFFF_FFFF_FFFF_FFFF, in: &registers)
+        XCTAssertEqual(registers.rcx, 0xFFFF_FFFF)
+        XCTAssertEqual(registers.r10, 0, "r10 is no i386 argument")
+    }
+
+    func testI386ResultAndCancel() throws {
+        var registers = i386Image().registers
+        XCTAssertEqual(backend.result(of: registers), .failure(Errno(38)), "eax -ENOSYS is sign-extended")
+
+        try backend.cancelSyscall(in: &registers, registerSets: UnusedRegisterSets())
+        backend.setResult(.failure(.notPermitted), in: &registers)
+        let bytes = backend.encodeRegisters(registers)
+
+        XCTAssertEqual(bytes.count, 68)
+        XCTAssertEqual(Array(bytes[24..<28]), [0xFF, 0xFF, 0xFF, 0xFF], "eax is -EPERM")
+        XCTAssertEqual(Array(bytes[44..<48]), [0xFF, 0xFF, 0xFF, 0xFF], "orig_eax is -1")
+        XCTAssertEqual(backend.result(of: registers), .failure(.notPermitted))
+    }
+
+    func testI386RestoreArgumentsKeepsEAX() {
+        let entry = i386Image().registers
+        var exit = entry
+        exit.rax = 0
+        exit.rcx = 0xFFFF
+        exit.rdx = 0xFFFF
+
+        backend.restoreArguments(from: entry, into: &exit)
+
+        XCTAssertEqual(exit.rcx, 0x22)
+        XCTAssertEqual(exit.rdx, 0x33)
+        XCTAssertEqual(exit.rax, 0)
+    }
+
+    /// A 64-bit program that makes an i386 call with `int $0x80` has cs
+    /// 0x33, so the tracer looks its i386 number up in the x86_64 table.
+    /// No number may be in both, or the tracer would answer the wrong call.
+    func testNoI386NumberIsAnX86_64Number() throws {
+        let native = Set(try XCTUnwrap(backend.abis.first).syscalls.keys)
+        let i386 = Set(try XCTUnwrap(backend.abis.last).syscalls.keys)
+        XCTAssertEqual(native.intersection(i386), [])
     }
 }

@@ -305,4 +305,30 @@ final class OwnershipTests: XCTestCase {
             """], environment: ["work": work, "REMAINROOT": Harness.remainroot])
         XCTAssertEqual(output.standardOutput, "1000/1001\n", output.standardError)
     }
+
+    /// Files made after a drop belong to the creator's fsuid and fsgid, or
+    /// to the directory's group when it is set-group-ID, as the kernel's
+    /// inode_init_owner decides; real root making the same files is the
+    /// oracle.
+    func testNewFilesBelongToTheirCreator() throws {
+        try XCTSkipUnless(Harness.isRoot, "the native oracle needs real root")
+        try Harness.require("setpriv", "mkfifo")
+        let script = """
+            set -e
+            cd "$DIR" && mkdir -m 777 open && mkdir -m 2777 shared && chown 0:50 shared
+            as1000="setpriv --reuid 1000 --regid 1001 --clear-groups"
+            $as1000 sh -c 'touch open/a; mkdir open/d; ln -s a open/l; echo x >open/b; mkfifo open/p; python3 -c "import os; os.close(os.open(\\"open/t\\", os.O_WRONLY | os.O_CREAT | os.O_EXCL))"'
+            $as1000 sh -c 'touch shared/c; mkdir shared/e'
+            touch existing && chmod 666 existing && $as1000 sh -c 'echo y >>existing'
+            touch open/rootmade
+            stat -c '%n %u:%g %A' open/* shared/* existing
+            rm -rf "$DIR"/*
+            """
+        let directory = Harness.temporaryDirectory().path
+        let native = try Harness.run(["sh", "-c", script], environment: ["DIR": directory])
+        XCTAssertEqual(native.status, 0, native.standardError)
+        let emulated = try Harness.run([Harness.remainroot, "--unshare", "--", "sh", "-c", script], environment: ["DIR": directory])
+        XCTAssertEqual(emulated.standardOutput, native.standardOutput, emulated.standardError)
+        XCTAssertTrue(native.standardOutput.contains("shared/e 1000:50 drwxr-sr-x"), native.standardOutput)
+    }
 }

@@ -101,6 +101,9 @@ private enum Call {
     case setfsgid(UInt32)
     case setgroups([UInt32])
     case execve
+    /// execve under no_new_privs of a program whose set-user-ID and
+    /// set-group-ID bits the kernel ignores there.
+    case execveWithoutNewPrivileges
 }
 
 private enum Outcome {
@@ -143,6 +146,7 @@ private func apply(_ call: Call, on credentials: inout Credentials) -> Result<UI
         case .setfsgid(let id): return .success(credentials.setFSGID(id))
         case .setgroups(let groups): try credentials.setGroups(groups)
         case .execve: credentials.execute()
+        case .execveWithoutNewPrivileges: credentials.execute(noNewPrivileges: true)
         }
         return .success(nil)
     } catch {
@@ -569,6 +573,61 @@ final class CredentialRulesTests: XCTestCase {
                  .succeeds(task(uids: (1000, 1000, 1000, 1000), gids: (100, 200, 200, 200), groups: [200],
                                 permitted: bindService, effective: bindService, inheritable: bindService, ambient: bindService))),
         ])
+    }
+
+    /// cap_bprm_creds_from_file under no_new_privs: an exec that would
+    /// change the effective uid, bring in an egid outside the caller's
+    /// groups, or add to the permitted set falls back to the real ids and
+    /// the old permitted set. The first case was found by the differential
+    /// test against Linux 6.18.
+    func testExecuteUnderNoNewPrivileges() {
+        let noSetUID = allCapabilities.subtracting(capabilities([Capability.setUID]))
+        check([
+            Case("root keeps a capability it dropped from permitted",
+                 task(uids: (0, 0, 0, 0), permitted: noSetUID, effective: noSetUID),
+                 .execveWithoutNewPrivileges,
+                 .succeeds(task(uids: (0, 0, 0, 0), permitted: noSetUID, effective: noSetUID))),
+            Case("root with every capability is unaffected",
+                 root, .execveWithoutNewPrivileges,
+                 .succeeds(root)),
+            Case("an egid outside the groups falls back to the real gid",
+                 task(uids: (0, 0, 0, 0), gids: (0, 1000, 0, 0), groups: [0],
+                      permitted: allCapabilities, effective: allCapabilities),
+                 .execveWithoutNewPrivileges,
+                 .succeeds(task(uids: (0, 0, 0, 0), gids: (0, 0, 0, 0), groups: [0],
+                                permitted: allCapabilities, effective: allCapabilities))),
+            Case("an egid equal to the fsgid stays",
+                 task(uids: (0, 0, 0, 0), gids: (0, 1000, 0, 1000), groups: [0],
+                      permitted: allCapabilities, effective: allCapabilities),
+                 .execveWithoutNewPrivileges,
+                 .succeeds(task(uids: (0, 0, 0, 0), gids: (0, 1000, 1000, 1000), groups: [0],
+                                permitted: allCapabilities, effective: allCapabilities))),
+            // The downgrade resets the effective uid to the real one even
+            // when only the permitted set would grow, which here gives an
+            // effective uid 0 without capabilities (checked on Linux 6.18).
+            Case("a permitted set that would grow resets the effective uid",
+                 task(uids: (0, 1000, 0, 1000)),
+                 .execveWithoutNewPrivileges,
+                 .succeeds(task(uids: (0, 0, 0, 0)))),
+            Case("without the flag the same exec regains the permitted set",
+                 task(uids: (0, 1000, 0, 1000)),
+                 .execve,
+                 .succeeds(task(uids: (0, 1000, 1000, 1000), permitted: allCapabilities))),
+        ])
+    }
+
+    /// A set-user-ID program owned by 1000 run by root under no_new_privs:
+    /// the tracer passes no set-user-ID owner there (bprm_fill_uid ignores
+    /// the bit), and nothing changes.
+    func testSetUserIDIgnoredUnderNoNewPrivileges() {
+        var credentials = root
+        let isSecure = credentials.execute(setUserID: nil, setGroupID: nil, noNewPrivileges: true)
+        XCTAssertEqual(credentials, root)
+        XCTAssertFalse(isSecure)
+
+        var withBit = root
+        XCTAssertTrue(withBit.execute(setUserID: 1000, setGroupID: nil))
+        XCTAssertEqual(withBit, task(uids: (0, 1000, 1000, 1000), permitted: allCapabilities))
     }
 
     /// A sequence, as OpenSSH checks it: after root drops with setuid, no

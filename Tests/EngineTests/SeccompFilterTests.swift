@@ -6,8 +6,10 @@ import XCTest
 // Runs the filter SeccompFilter builds in a small classic-BPF interpreter
 // over seccomp_data images, as the kernel would run it at each system call.
 
-/// `SECCOMP_RET_TRACE` and `SECCOMP_RET_ALLOW` from <linux/seccomp.h>.
-private let returnTrace: UInt32 = 0x7ff0_0000
+/// `SECCOMP_RET_TRACE` with remainroot's mark 0x7272 in its
+/// `SECCOMP_RET_DATA` half, and `SECCOMP_RET_ALLOW`, from
+/// <linux/seccomp.h>.
+private let returnTrace: UInt32 = 0x7ff0_0000 | 0x7272
 private let returnAllow: UInt32 = 0x7fff_0000
 
 /// `AUDIT_ARCH_X86_64`, `AUDIT_ARCH_I386` and `AUDIT_ARCH_AARCH64` from
@@ -51,8 +53,8 @@ private enum InterpreterError: Error, Equatable {
 }
 
 /// Runs a classic-BPF program with the only opcodes the filter may use:
-/// BPF_LD|BPF_W|BPF_ABS, BPF_JMP|BPF_JEQ|BPF_K, BPF_JMP|BPF_JGE|BPF_K and
-/// BPF_RET|BPF_K (<linux/filter.h>). Anything else is an error, as is a
+/// BPF_LD|BPF_W|BPF_ABS, BPF_JMP|BPF_JEQ|BPF_K, BPF_JMP|BPF_JGE|BPF_K,
+/// BPF_JMP|BPF_JSET|BPF_K and BPF_RET|BPF_K (<linux/filter.h>). Anything else is an error, as is a
 /// jump past the last instruction.
 private func evaluate(_ program: [shim_bpf_instruction], on data: SeccompData) throws(InterpreterError) -> UInt32 {
     let image = data.bytes
@@ -75,6 +77,8 @@ private func evaluate(_ program: [shim_bpf_instruction], on data: SeccompData) t
             pc += 1 + Int(accumulator == instruction.k ? instruction.jt : instruction.jf)
         case 0x35:
             pc += 1 + Int(accumulator >= instruction.k ? instruction.jt : instruction.jf)
+        case 0x45:
+            pc += 1 + Int(accumulator & instruction.k != 0 ? instruction.jt : instruction.jf)
         case 0x06:
             return instruction.k
         default:
@@ -118,10 +122,21 @@ private let i386ABI = SyscallABI(
 private let untrappedFirstArgument: UInt32 = 15
 
 final class SeccompFilterTests: XCTestCase {
-    /// Returns the first-argument values an entry traps, or a single nil
-    /// for a call that is trapped whatever its arguments.
-    private func trappingArguments(for entry: SyscallEntry) -> [UInt32?] {
-        entry.trappedFirstArguments.map { $0.map(Optional.some) } ?? [nil]
+    /// Returns argument vectors that an entry traps: one per trapped value
+    /// of its tested argument, or a single vector of zeros for a call that
+    /// is trapped whatever its arguments.
+    private func trappingArguments(for entry: SyscallEntry) -> [[UInt64]] {
+        guard let test = entry.argumentFilter else { return [[0, 0, 0, 0, 0, 0]] }
+        let values: [UInt32]
+        switch test.filter {
+        case .oneOf(let listed): values = listed
+        case .anyBit(let bits): values = [bits]
+        }
+        return values.map { value in
+            var arguments: [UInt64] = [0, 0, 0, 0, 0, 0]
+            arguments[test.index] = UInt64(value)
+            return arguments
+        }
     }
 
     func testListedNumbersAreTraced() throws {
@@ -129,9 +144,9 @@ final class SeccompFilterTests: XCTestCase {
         let program = SeccompFilter(abis: [abi]).instructions
 
         for (number, entry) in abi.syscalls {
-            for argument in trappingArguments(for: entry) {
-                let data = SeccompData(number: UInt32(number), arch: auditArchX86_64, arguments: [UInt64(argument ?? 0), 0, 0, 0, 0, 0])
-                XCTAssertEqual(try evaluate(program, on: data), returnTrace, "\(entry.syscall) (\(number)) with args[0] \(argument.map(String.init) ?? "-")")
+            for arguments in trappingArguments(for: entry) {
+                let data = SeccompData(number: UInt32(number), arch: auditArchX86_64, arguments: arguments)
+                XCTAssertEqual(try evaluate(program, on: data), returnTrace, "\(entry.syscall) (\(number)) with args \(arguments)")
             }
         }
     }
@@ -152,9 +167,8 @@ final class SeccompFilterTests: XCTestCase {
         let program = SeccompFilter(abis: [abi]).instructions
 
         for (number, entry) in abi.syscalls {
-            for argument in trappingArguments(for: entry) {
-                let data = SeccompData(number: UInt32(number) | x32SyscallBit, arch: auditArchX86_64,
-                                       arguments: [UInt64(argument ?? 0), 0, 0, 0, 0, 0])
+            for arguments in trappingArguments(for: entry) {
+                let data = SeccompData(number: UInt32(number) | x32SyscallBit, arch: auditArchX86_64, arguments: arguments)
                 XCTAssertEqual(try evaluate(program, on: data), returnAllow, "x32 \(entry.syscall)")
             }
         }
@@ -167,8 +181,8 @@ final class SeccompFilterTests: XCTestCase {
 
         for (number, entry) in abi.syscalls {
             for arch in [auditArchI386, auditArchAArch64, 0] {
-                for argument in trappingArguments(for: entry) {
-                    let data = SeccompData(number: UInt32(number), arch: arch, arguments: [UInt64(argument ?? 0), 0, 0, 0, 0, 0])
+                for arguments in trappingArguments(for: entry) {
+                    let data = SeccompData(number: UInt32(number), arch: arch, arguments: arguments)
                     XCTAssertEqual(try evaluate(program, on: data), returnAllow, "\(entry.syscall) with arch 0x\(String(arch, radix: 16))")
                 }
             }
@@ -178,11 +192,13 @@ final class SeccompFilterTests: XCTestCase {
     func testFirstArgumentFilter() throws {
         let abi = try x86_64ABI()
         let program = SeccompFilter(abis: [abi]).instructions
-        let multiplexed = abi.syscalls.filter { $0.value.trappedFirstArguments != nil }
+        let multiplexed = abi.syscalls.compactMap { number, entry -> (Int64, SyscallEntry, [UInt32])? in
+            guard case .oneOf(let values)? = entry.firstArgumentFilter else { return nil }
+            return (number, entry, values)
+        }
         XCTAssertFalse(multiplexed.isEmpty, "no call with trapped first arguments to test")
 
-        for (number, entry) in multiplexed {
-            let values = try XCTUnwrap(entry.trappedFirstArguments)
+        for (number, entry, values) in multiplexed {
             XCTAssertFalse(values.contains(untrappedFirstArgument))
 
             let other = SeccompData(number: UInt32(number), arch: auditArchX86_64, arguments: [UInt64(untrappedFirstArgument), 0, 0, 0, 0, 0])
@@ -197,21 +213,36 @@ final class SeccompFilterTests: XCTestCase {
         }
     }
 
+    /// clone stops only when its flags ask for CLONE_UNTRACED (0x00800000).
+    func testFirstArgumentBitFilter() throws {
+        let abi = try x86_64ABI()
+        let program = SeccompFilter(abis: [abi]).instructions
+        let clone = try XCTUnwrap(abi.syscalls.first { $0.value.syscall == .clone })
+        XCTAssertEqual(clone.value.firstArgumentFilter, .anyBit(0x0080_0000))
+
+        let forkLike = SeccompData(number: UInt32(clone.key), arch: auditArchX86_64, arguments: [0x0120_0011, 0, 0, 0, 0, 0])
+        XCTAssertEqual(try evaluate(program, on: forkLike), returnAllow)
+        let untraced = SeccompData(number: UInt32(clone.key), arch: auditArchX86_64, arguments: [0x0080_0011, 0, 0, 0, 0, 0])
+        XCTAssertEqual(try evaluate(program, on: untraced), returnTrace)
+    }
+
     func testOnlyNumberArchAndFirstArgumentAreRead() throws {
         let abi = try x86_64ABI()
         let program = SeccompFilter(abis: [abi]).instructions
 
         for (number, entry) in abi.syscalls {
-            for argument in trappingArguments(for: entry) {
-                var data = SeccompData(number: UInt32(number), arch: auditArchX86_64, arguments: [UInt64(argument ?? 0), 0, 0, 0, 0, 0])
+            let tested = entry.argumentFilter?.index
+            for arguments in trappingArguments(for: entry) {
+                var data = SeccompData(number: UInt32(number), arch: auditArchX86_64, arguments: arguments)
                 let plain = try evaluate(program, on: data)
                 data.instructionPointer = 0xFFFF_FFFF_FFFF_FFFF
-                data.arguments = [UInt64(argument ?? 0), .max, .max, .max, .max, .max]
-                XCTAssertEqual(try evaluate(program, on: data), plain, "\(entry.syscall): a later argument changed the result")
+                data.arguments = (0..<6).map { $0 == tested ? arguments[$0] : .max }
+                XCTAssertEqual(try evaluate(program, on: data), plain, "\(entry.syscall): an untested argument changed the result")
             }
         }
+        // nr, arch, and the low word of args[0], args[1] or args[2].
         let loadOffsets = Set(program.filter { $0.code == 0x20 }.map(\.k))
-        XCTAssertTrue(loadOffsets.isSubset(of: [0, 4, 16]), "loads from \(loadOffsets.sorted())")
+        XCTAssertTrue(loadOffsets.isSubset(of: [0, 4, 16, 24, 32]), "loads from \(loadOffsets.sorted())")
     }
 
     func testTwoABIsNeverMixNumbers() throws {
@@ -256,7 +287,7 @@ final class SeccompFilterTests: XCTestCase {
 
             for (pc, instruction) in program.enumerated() {
                 switch instruction.code {
-                case 0x15, 0x35:
+                case 0x15, 0x35, 0x45:
                     XCTAssertLessThan(pc + 1 + Int(instruction.jt), program.count, "program \(index): jt of instruction \(pc)")
                     XCTAssertLessThan(pc + 1 + Int(instruction.jf), program.count, "program \(index): jf of instruction \(pc)")
                 case 0x06:

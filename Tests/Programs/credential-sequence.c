@@ -3,8 +3,13 @@
  * the full credential state after each call, so that the output of a run as
  * real root can be compared line by line with a run under remainroot.
  *
- * Usage: credential-sequence [--capability-mask HEX] [FILE]
- *        credential-sequence [--capability-mask HEX] --after-exec OPERATIONS
+ * Usage: credential-sequence [--capability-mask HEX] [--files DIR] [FILE]
+ *
+ * DIR is where the file operations below create their files. It must be
+ * searchable by everyone, so that a sequence that dropped root can still
+ * run them, and on a nosuid mount their set-user-ID bits have no effect.
+ * The program runs itself again after an exec with the internal options
+ * --program, --sequence, --first-line and --after-exec.
  *
  * FILE (standard input when absent) contains one sequence per line. Blank
  * lines and lines starting with '#' are skipped. Operations are separated by
@@ -53,8 +58,25 @@
  *   prctl N N N N N     prctl with five raw arguments (the option is an int,
  *                       so the kernel ignores its upper 32 bits)
  *   exec                execve of this program, which prints its state
- *                       ("exec = 0 | STATE") and runs the rest of the
- *                       sequence in the new image
+ *                       ("exec = 0 -> auxv U E G EG secure S | STATE",
+ *                       the AT_UID, AT_EUID, AT_GID, AT_EGID and AT_SECURE
+ *                       entries of its auxiliary vector) and runs the rest
+ *                       of the sequence in the new image
+ *   file NAME           copies this program to DIR/N-NAME (N is the number
+ *                       of the sequence), mode 0755
+ *   chown NAME ID ID, fchown NAME ID ID
+ *                       chown(2) of that copy, or fchown(2) of a descriptor
+ *                       opened read-only on it
+ *   chmod NAME OCTAL    chmod(2) of that copy
+ *   stat NAME           stat(2) of that copy ("-> uid U gid G mode OCTAL")
+ *   exec-file NAME      execve of that copy, which runs the rest of the
+ *                       sequence like "exec"; with a set-user-ID or
+ *                       set-group-ID mode it runs with its owner's ids
+ *   nonewprivs          prctl(PR_SET_NO_NEW_PRIVS, 1)
+ *   fork                fork(2): the child prints "fork = 0 | STATE" and
+ *                       runs the rest of the sequence, then the parent
+ *                       prints "fork (parent) = child exit CODE | STATE"
+ *                       and stops
  *   thread-start        starts a helper thread, which gets a copy of the
  *                       credentials of the calling thread
  *   thread OPERATION    runs OPERATION in the helper thread (starting it
@@ -86,6 +108,7 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <linux/capability.h>
 #include <pthread.h>
@@ -95,8 +118,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/auxv.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -112,8 +137,14 @@
 
 static uint64_t capability_mask = UINT64_MAX;
 static long page_size;
-/* This program's absolute path, for the exec operation. */
+/* This program's absolute path, which the exec operation runs again even
+ * from a copy made by "file". */
 static char program_path[4096];
+/* Where the file operations create their files, or NULL without --files. */
+static const char *files_directory;
+/* The number of the running sequence, which keeps the file names of
+ * different sequences apart. */
+static long sequence_number;
 
 /* Mapped at start-up, before the first fork, so every child has the same
  * layout. */
@@ -580,6 +611,94 @@ static long call_ambient(char **words, int count)
     return syscall(SYS_prctl, (long)PR_CAP_AMBIENT, operation, parse_number(words[2]), 0L, 0L);
 }
 
+/* Returns DIR/N-NAME, the file that the file operations call NAME. */
+static const char *file_path(const char *name)
+{
+    static char path[4096];
+    if (files_directory == NULL)
+        fail("file operations need --files DIR");
+    if (*name == '\0' || name[strspn(name, "abcdefghijklmnopqrstuvwxyz")] != '\0')
+        fail("invalid file name '%s'; expected lowercase letters", name);
+    int length = snprintf(path, sizeof path, "%s/%ld-%s", files_directory, sequence_number, name);
+    if (length < 0 || (size_t)length >= sizeof path)
+        fail("file path for '%s' is too long", name);
+    return path;
+}
+
+/* Copies this program to the file NAME, so that it can be given an owner
+ * and a set-user-ID mode and then run. Returns -1 with errno when the copy
+ * cannot be created. */
+static long copy_program(const char *name)
+{
+    const char *path = file_path(name);
+    int source = open(program_path, O_RDONLY | O_CLOEXEC);
+    if (source < 0)
+        fail("cannot open %s: %s", program_path, strerror(errno));
+    int target = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0755);
+    if (target < 0) {
+        int saved = errno;
+        close(source);
+        errno = saved;
+        return -1;
+    }
+
+    char buffer[65536];
+    ssize_t count;
+    while ((count = read(source, buffer, sizeof buffer)) > 0) {
+        for (ssize_t written = 0; written < count;) {
+            ssize_t result = write(target, buffer + written, (size_t)(count - written));
+            if (result < 0)
+                fail("cannot write %s: %s", path, strerror(errno));
+            written += result;
+        }
+    }
+    if (count < 0 || close(target) != 0)
+        fail("cannot copy %s to %s: %s", program_path, path, strerror(errno));
+    close(source);
+    return 0;
+}
+
+/* chown and fchown of the file NAME; fchown goes through a descriptor
+ * opened read-only. */
+static long call_chown(char **words, int count)
+{
+    require_arguments(count, 3, words[0]);
+    const char *path = file_path(words[1]);
+    long uid = parse_number(words[2]);
+    long gid = parse_number(words[3]);
+    if (strcmp(words[0], "chown") == 0)
+        return syscall(SYS_chown, path, uid, gid);
+
+    int descriptor = open(path, O_RDONLY | O_CLOEXEC);
+    if (descriptor < 0)
+        return -1;
+    long result = syscall(SYS_fchown, (long)descriptor, uid, gid);
+    int saved = errno;
+    close(descriptor);
+    errno = saved;
+    return result;
+}
+
+static long call_chmod(char **words, int count)
+{
+    require_arguments(count, 2, words[0]);
+    char *end;
+    long mode = strtol(words[2], &end, 8);
+    if (*words[2] == '\0' || *end != '\0')
+        fail("invalid mode '%s'; expected an octal number", words[2]);
+    return syscall(SYS_chmod, file_path(words[1]), mode);
+}
+
+static long call_stat(char **words, int count, struct line *detail)
+{
+    require_arguments(count, 1, words[0]);
+    struct stat status;
+    long result = syscall(SYS_stat, file_path(words[1]), &status);
+    if (result == 0)
+        append(detail, " -> uid %u gid %u mode %o", status.st_uid, status.st_gid, status.st_mode);
+    return result;
+}
+
 /* Runs one operation and returns its raw result, with errno set on -1. */
 static long run_operation(char **words, int count, struct line *detail)
 {
@@ -656,6 +775,20 @@ static long run_operation(char **words, int count, struct line *detail)
     }
     if (strcmp(name, "ambient") == 0)
         return call_ambient(words, count);
+    if (strcmp(name, "nonewprivs") == 0) {
+        require_arguments(count, 0, name);
+        return syscall(SYS_prctl, (long)PR_SET_NO_NEW_PRIVS, 1L, 0L, 0L, 0L);
+    }
+    if (strcmp(name, "file") == 0) {
+        require_arguments(count, 1, name);
+        return copy_program(words[1]);
+    }
+    if (strcmp(name, "chown") == 0 || strcmp(name, "fchown") == 0)
+        return call_chown(words, count);
+    if (strcmp(name, "chmod") == 0)
+        return call_chmod(words, count);
+    if (strcmp(name, "stat") == 0)
+        return call_stat(words, count, detail);
     if (strcmp(name, "prctl") == 0) {
         require_arguments(count, 5, name);
         return syscall(SYS_prctl, parse_number(words[1]), parse_number(words[2]), parse_number(words[3]),
@@ -676,15 +809,49 @@ static char *trim(char *text)
     return text;
 }
 
-/* Replaces the process with this program, which runs `rest` (the rest of
- * the sequence) after printing its state. Returns only when execve fails. */
-static long call_exec(const char *rest)
+/* Returns whether an operation is "exec" or "exec-file", which replace the
+ * process image. */
+static int is_exec(const char *name)
 {
+    return strcmp(name, "exec") == 0 || strcmp(name, "exec-file") == 0;
+}
+
+/* Runs "exec" (this program again) or "exec-file NAME" (a copy made by
+ * "file"). The new image prints its state on a line that starts with the
+ * operation, then runs `rest`, the rest of the sequence. Returns only when
+ * execve fails. */
+static long call_exec(char **words, int count, const char *rest)
+{
+    const char *path = program_path;
+    char first_line[128];
+    if (strcmp(words[0], "exec-file") == 0) {
+        require_arguments(count, 1, words[0]);
+        path = file_path(words[1]);
+        snprintf(first_line, sizeof first_line, "exec-file %s = 0", words[1]);
+    } else {
+        require_arguments(count, 0, words[0]);
+        snprintf(first_line, sizeof first_line, "exec = 0");
+    }
+
     char mask[32];
+    char sequence[32];
     snprintf(mask, sizeof mask, "%" PRIx64, capability_mask);
-    char *arguments[] = {program_path, "--capability-mask", mask, "--after-exec", (char *)(rest ? rest : ""), NULL};
+    snprintf(sequence, sizeof sequence, "%ld", sequence_number);
+    char *arguments[16] = {
+        (char *)path, "--capability-mask", mask, "--program", program_path,
+        "--sequence", sequence, "--first-line", first_line,
+    };
+    int next = 9;
+    if (files_directory != NULL) {
+        arguments[next++] = "--files";
+        arguments[next++] = (char *)files_directory;
+    }
+    arguments[next++] = "--after-exec";
+    arguments[next++] = (char *)(rest ? rest : "");
+    arguments[next] = NULL;
+
     fflush(stdout);
-    return syscall(SYS_execve, program_path, arguments, environ);
+    return syscall(SYS_execve, path, arguments, environ);
 }
 
 /* The helper thread of "thread OPERATION": the main thread hands it one
@@ -712,9 +879,8 @@ static void *run_helper(void *unused)
         helper.detail.length = 0;
         helper.detail.text[0] = '\0';
         errno = 0;
-        if (strcmp(helper.words[0], "exec") == 0) {
-            require_arguments(helper.count, 0, "exec");
-            helper.result = call_exec(helper.rest);
+        if (is_exec(helper.words[0])) {
+            helper.result = call_exec(helper.words, helper.count, helper.rest);
         } else {
             helper.result = run_operation(helper.words, helper.count, &helper.detail);
         }
@@ -755,8 +921,47 @@ static long run_in_helper(char **words, int count, const char *rest, struct line
     return helper.result;
 }
 
+/* Appends how a child ended: "exit CODE" or "signal N". */
+static void append_exit_status(struct line *line, int status)
+{
+    if (WIFEXITED(status))
+        append(line, "exit %d", WEXITSTATUS(status));
+    else
+        append(line, "signal %d", WTERMSIG(status));
+}
+
+/* Forks for the "fork" operation. Returns 0 in the child, which goes on
+ * with the sequence. The parent waits for the child, prints its own state
+ * and returns 1, so that it stops. */
+static int fork_sequence(const char *echo)
+{
+    fflush(stdout);
+    pid_t child = fork();
+    if (child < 0)
+        fail("fork failed: %s", strerror(errno));
+    if (child == 0) {
+        /* Only the calling thread exists in the child, so a later "thread"
+         * operation must start a new helper. */
+        helper.started = 0;
+        return 0;
+    }
+
+    int status;
+    if (waitpid(child, &status, 0) != child)
+        fail("waitpid failed: %s", strerror(errno));
+    struct line line = {.length = 0};
+    append(&line, "%s (parent) = child ", echo);
+    append_exit_status(&line, status);
+    append(&line, " | ");
+    append_state(&line);
+    printf("%s\n", line.text);
+    fflush(stdout);
+    return 1;
+}
+
 /* Runs every operation of one sequence in order, in the forked child. The
- * first line is "start | STATE", or "exec = 0 | STATE" after an exec. */
+ * first line is "start | STATE", or "exec = 0 -> auxv ... | STATE" after an
+ * exec. */
 static void run_sequence(char *sequence, const char *first_line)
 {
     struct line line = {.length = 0};
@@ -786,9 +991,13 @@ static void run_sequence(char *sequence, const char *first_line)
             result = run_in_helper(words + 1, count - 1, rest, &detail, &state, &error);
         } else {
             errno = 0;
-            if (strcmp(words[0], "exec") == 0) {
-                require_arguments(count, 0, "exec");
-                result = call_exec(rest);
+            if (is_exec(words[0])) {
+                result = call_exec(words, count, rest);
+            } else if (strcmp(words[0], "fork") == 0) {
+                require_arguments(count, 0, "fork");
+                if (fork_sequence(echo))
+                    return;
+                result = 0;
             } else if (strcmp(words[0], "thread-start") == 0) {
                 require_arguments(count, 0, "thread-start");
                 start_helper();
@@ -827,6 +1036,8 @@ int main(int argc, char **argv)
 {
     FILE *sequences = stdin;
     char *after_exec = NULL;
+    const char *first_line = "exec = 0";
+    const char *program = NULL;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--capability-mask") == 0 && i + 1 < argc) {
             char *end;
@@ -835,24 +1046,38 @@ int main(int argc, char **argv)
                 fail("invalid capability mask '%s'; expected a hexadecimal number", argv[i]);
         } else if (strcmp(argv[i], "--after-exec") == 0 && i + 1 < argc) {
             after_exec = argv[++i];
+        } else if (strcmp(argv[i], "--files") == 0 && i + 1 < argc) {
+            files_directory = argv[++i];
+        } else if (strcmp(argv[i], "--program") == 0 && i + 1 < argc) {
+            program = argv[++i];
+        } else if (strcmp(argv[i], "--sequence") == 0 && i + 1 < argc) {
+            sequence_number = parse_number(argv[++i]);
+        } else if (strcmp(argv[i], "--first-line") == 0 && i + 1 < argc) {
+            first_line = argv[++i];
         } else if (argv[i][0] != '-' && sequences == stdin) {
             sequences = fopen(argv[i], "r");
             if (sequences == NULL)
                 fail("cannot open %s: %s", argv[i], strerror(errno));
         } else {
-            fail("invalid argument '%s'; usage: credential-sequence [--capability-mask HEX] [FILE]", argv[i]);
+            fail("invalid argument '%s'; usage: credential-sequence [--capability-mask HEX] [--files DIR] [FILE]", argv[i]);
         }
     }
 
-    if (realpath("/proc/self/exe", program_path) == NULL)
-        fail("cannot resolve /proc/self/exe: %s", strerror(errno));
+    if (realpath(program != NULL ? program : "/proc/self/exe", program_path) == NULL)
+        fail("cannot resolve the program's path: %s", strerror(errno));
     map_pages();
 
     if (after_exec != NULL) {
-        run_sequence(after_exec, "exec = 0");
+        struct line line = {.length = 0};
+        append(&line, "%s -> auxv %lu %lu %lu %lu secure %lu", first_line,
+               getauxval(AT_UID), getauxval(AT_EUID), getauxval(AT_GID),
+               getauxval(AT_EGID), getauxval(AT_SECURE));
+        run_sequence(after_exec, line.text);
         return 0;
     }
 
+    /* Files get mode 0755 from "file" whatever the caller's umask. */
+    umask(022);
     reset_credentials();
 
     char *input = NULL;
@@ -863,6 +1088,7 @@ int main(int argc, char **argv)
         if (*sequence == '\0' || *sequence == '#')
             continue;
         number++;
+        sequence_number = number;
 
         printf("sequence %ld: %s\n", number, sequence);
         fflush(stdout);
@@ -878,10 +1104,10 @@ int main(int argc, char **argv)
         int status;
         if (waitpid(child, &status, 0) != child)
             fail("waitpid failed");
-        if (WIFEXITED(status))
-            printf("end exit %d\n", WEXITSTATUS(status));
-        else
-            printf("end signal %d\n", WTERMSIG(status));
+        struct line end = {.length = 0};
+        append(&end, "end ");
+        append_exit_status(&end, status);
+        printf("%s\n", end.text);
         fflush(stdout);
     }
     free(input);

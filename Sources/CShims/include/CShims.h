@@ -172,6 +172,13 @@ int shim_pool_has_guardian(struct shim_pool *pool);
 // Ends and reaps the guardian once no tracee can be in transit.
 void shim_pool_stop_guardian(struct shim_pool *pool);
 
+// Forks a child that calls glibc's pause(3), which on x86_64 is the pause
+// system call, under the seccomp filters the caller runs under, with a 5 ms
+// timer. Returns 1 when the call waited until SIGALRM ended the child, 0
+// when it returned or a filter killed the child, -errno when the child
+// could not be made.
+int shim_probe_pause(void);
+
 // A node for shim_pool_hand_over, with `pid` listed in the guardian's page,
 // or NULL when there is no guardian, its page is full or memory is out.
 // Create it before detaching the tracee, so that after the detach only the

@@ -32,12 +32,12 @@ struct FileCallContext {
 
     // MARK: - chown
 
-    /// The chown family, done by the tracer on the tracee's behalf: the
-    /// file is resolved as the kernel would, the kernel's permission rules
-    /// (`chown_ok` and `chgrp_ok` in fs/attr.c) are applied to the emulated
-    /// identity, the ids the namespace maps are applied for real (which
-    /// also updates ctime and clears set-user-ID bits as the kernel does),
-    /// and the rest are recorded.
+    /// Performs the chown family on the tracee's behalf. The file is
+    /// resolved as the kernel would resolve it, and the kernel's permission
+    /// rules (`chown_ok` and `chgrp_ok` in fs/attr.c) are applied to the
+    /// emulated identity. The ids the namespace maps are applied for real,
+    /// which also updates ctime and clears set-user-ID bits as the kernel
+    /// does, and the rest are recorded.
     func chown(_ entry: SyscallEntry, arguments: [UInt64]) throws(Errno) -> SyscallAction {
         let uidIndex = entry.syscall == .fchownat ? 2 : 1
         let uid = SyscallHandlers.id(fromArgument: arguments[uidIndex], width: entry.idWidth)
@@ -134,6 +134,25 @@ struct FileCallContext {
 
     func handle(_ entry: SyscallEntry, arguments: [UInt64], statLayout: StatLayout?) throws(Errno) -> SyscallAction {
         switch entry.syscall {
+        case .open:
+            return openCreating(directory: TraceePaths.currentDirectory, pathAddress: arguments[0], flags: UInt32(truncatingIfNeeded: arguments[1]))
+        case .openat:
+            return openCreating(directory: Int32(truncatingIfNeeded: arguments[0]), pathAddress: arguments[1], flags: UInt32(truncatingIfNeeded: arguments[2]))
+        case .creat:
+            return openCreating(directory: TraceePaths.currentDirectory, pathAddress: arguments[0], flags: OpenFlags.create)
+        case .openat2:
+            // struct open_how starts with its 64-bit flags.
+            guard let bytes = try? memory.read(at: arguments[2], count: 8) else { return .passThrough }
+            let flags = UInt32(truncatingIfNeeded: bytes.reversed().reduce(UInt64(0)) { $0 << 8 | UInt64($1) })
+            return openCreating(directory: Int32(truncatingIfNeeded: arguments[0]), pathAddress: arguments[1], flags: flags)
+        case .mkdir:
+            return created(directory: TraceePaths.currentDirectory, pathAddress: arguments[0])
+        case .mkdirat:
+            return created(directory: Int32(truncatingIfNeeded: arguments[0]), pathAddress: arguments[1])
+        case .symlink:
+            return created(directory: TraceePaths.currentDirectory, pathAddress: arguments[1])
+        case .symlinkat:
+            return created(directory: Int32(truncatingIfNeeded: arguments[1]), pathAddress: arguments[2])
         case .mknod:
             return mknod(directory: TraceePaths.currentDirectory, pathAddress: arguments[0], modeIndex: 1, arguments: arguments)
         case .mknodat:
@@ -171,6 +190,84 @@ struct FileCallContext {
         }
     }
 
+    // MARK: - New files
+
+    /// Whether a file this task creates gets another owner than the
+    /// kernel gives it: the kernel uses the real fsuid and fsgid, 0 and 0,
+    /// where the emulated ones may differ.
+    private var createsForeignOwner: Bool {
+        credentials.fsuid != 0 || credentials.fsgid != 0
+    }
+
+    /// Whether the kernel's owner for a new file at `path` would differ from
+    /// the emulated one: when the task's fsuid or fsgid is not 0, or when
+    /// the parent directory is set-group-ID with a recorded group, which the
+    /// kernel cannot pass on.
+    private func needsNewOwner(directory: Int32, path: [UInt8]) -> Bool {
+        if createsForeignOwner { return true }
+        guard let parent = parentDirectory(directory: directory, path: path), parent.status.mode & 0o2000 != 0 else { return false }
+        return store.record(of: parent)?.gid != nil
+    }
+
+    /// mkdir and symlink: the call creates its path or fails.
+    private func created(directory: Int32, pathAddress: UInt64) -> SyscallAction {
+        guard let path = try? paths.readPath(at: pathAddress), needsNewOwner(directory: directory, path: path) else { return .passThrough }
+        return .inspectResult(.recordNewFile(directory: directory, path: path, resultIsDescriptor: false))
+    }
+
+    /// An open that may create a file. Without O_EXCL it may open one that
+    /// exists instead, which keeps its owner, so the path is looked up
+    /// first.
+    private func openCreating(directory: Int32, pathAddress: UInt64, flags: UInt32) -> SyscallAction {
+        guard flags & OpenFlags.creating != 0 else { return .passThrough }
+        guard let path = try? paths.readPath(at: pathAddress), needsNewOwner(directory: directory, path: path) else { return .passThrough }
+        let isTemporary = flags & OpenFlags.temporaryFile == OpenFlags.temporaryFile
+        if !isTemporary && flags & OpenFlags.exclusive == 0 {
+            let existing = try? paths.open(directory: directory, path: path, followLastLink: flags & OpenFlags.noFollow == 0, allowEmpty: false)
+            if existing != nil { return .passThrough }
+        }
+        return .inspectResult(.recordNewFile(directory: directory, path: path, resultIsDescriptor: true))
+    }
+
+    /// The owner the kernel's `inode_init_owner` gives a new file of this
+    /// task: its fsuid, and the parent directory's group when that has the
+    /// set-group-ID bit, else its fsgid.
+    private func newOwner(parentDirectory directory: Int32, path: [UInt8]) -> (uid: UInt32, gid: UInt32) {
+        if let parent = parentDirectory(directory: directory, path: path), parent.status.mode & 0o2000 != 0 {
+            return (credentials.fsuid, visibleOwner(of: parent, record: store.record(of: parent)).gid)
+        }
+        return (credentials.fsuid, credentials.fsgid)
+    }
+
+    /// The directory that holds `path`: its text up to the last slash, or
+    /// the starting directory for a bare name.
+    private func parentDirectory(directory: Int32, path: [UInt8]) -> OpenedFile? {
+        var parentPath = Array(path.reversed().drop { $0 != UInt8(ascii: "/") }.reversed())
+        while parentPath.count > 1 && parentPath.last == UInt8(ascii: "/") { parentPath.removeLast() }
+        return parentPath.isEmpty
+            ? try? paths.openDescriptor(directory)
+            : try? paths.open(directory: directory, path: parentPath, followLastLink: true, allowEmpty: false)
+    }
+
+    private func recordNewFile(directory: Int32, path: [UInt8], descriptor: Int32?) {
+        let file = descriptor.map { try? paths.openDescriptor($0) }
+            ?? (try? paths.open(directory: directory, path: path, followLastLink: false, allowEmpty: false))
+        guard let file else {
+            handlers.logger.logGapOnce("new-file-unresolved", pid: pid,
+                "a file created under an emulated identity could not be found again from the tracer; it keeps the namespace root as owner")
+            return
+        }
+        let owner = newOwner(parentDirectory: directory, path: path)
+        var record = store.record(of: file) ?? OwnershipRecord()
+        record.uid = owner.uid == file.status.uid ? nil : owner.uid
+        record.gid = owner.gid == file.status.gid ? nil : owner.gid
+        do {
+            try store.setRecord(record, of: file, pid: pid)
+        } catch {
+            handlers.logger.log(.error, pid: pid, "cannot record the owner of a new file: \(error)")
+        }
+    }
+
     private func openAt(_ directory: UInt64, pathAddress: UInt64, flags: UInt64) throws(TraceePaths.Failure) -> OpenedFile {
         let allowEmpty = flags & Self.emptyPath != 0
         // Since Linux 6.11 a NULL path with AT_EMPTY_PATH names the
@@ -190,7 +287,11 @@ struct FileCallContext {
         let mode = UInt32(truncatingIfNeeded: arguments[modeIndex])
         let type = mode & Self.fileTypeMask
         let dev = UInt32(truncatingIfNeeded: arguments[modeIndex + 1])
-        guard type == Self.characterDevice || type == Self.blockDevice else { return .passThrough }
+        guard type == Self.characterDevice || type == Self.blockDevice else {
+            // A FIFO, socket or regular file: the kernel makes it, owned
+            // by the namespace root.
+            return created(directory: directory, pathAddress: pathAddress)
+        }
         guard !(type == Self.characterDevice && dev == 0) else { return .passThrough }
         guard credentials.isCapable(CapabilitySet.makeNode) else { return .passThrough }
         guard let path = try? paths.readPath(at: pathAddress) else { return .passThrough }
@@ -235,12 +336,12 @@ struct FileCallContext {
     /// getxattr of one of remainroot's own attributes is ENODATA, as if it
     /// did not exist; every other name goes to the kernel.
     private func getAttribute(_ syscall: Syscall, arguments: [UInt64]) throws(Errno) -> SyscallAction {
-        guard let name = try? memory.read(at: arguments[1], count: Self.maximumAttributeNameLength + 1),
-              let end = name.firstIndex(of: 0),
-              Self.hiddenAttributes.contains(String(decoding: name[..<end], as: UTF8.self))
+        // The name is read page by page, as a path is, so that a short name
+        // just before an unmapped page still reads; an unreadable or
+        // foreign name is the kernel's to answer.
+        guard let name = try? paths.readPath(at: arguments[1]),
+              Self.hiddenAttributes.contains(String(decoding: name, as: UTF8.self))
         else {
-            // A name that ends before an unmapped page is read one byte at
-            // a time only if it might be ours; the kernel handles the rest.
             return .passThrough
         }
         guard try resolved({ () throws(TraceePaths.Failure) in try openAttributeTarget(syscall, arguments[0]) }) != nil else {
@@ -289,6 +390,10 @@ struct FileCallContext {
         case .recordDevice(let directory, let path, let device):
             recordDevice(directory: directory, path: path, device: device)
             return nil
+        case .recordNewFile(let directory, let path, let resultIsDescriptor):
+            guard case .success(let value) = result else { return nil }
+            recordNewFile(directory: directory, path: path, descriptor: resultIsDescriptor ? Int32(truncatingIfNeeded: value) : nil)
+            return nil
         }
     }
 
@@ -306,6 +411,11 @@ struct FileCallContext {
             "directory listings (getdents d_type) show faked device nodes as regular files, so find -type c or -type b misses them; stat shows the device")
         var record = store.record(of: file) ?? OwnershipRecord()
         record.device = device
+        // The parent's group may be a recorded one, which the kernel did
+        // not see when it made the file, so the owner is always computed.
+        let owner = newOwner(parentDirectory: directory, path: path)
+        record.uid = owner.uid == file.status.uid ? nil : owner.uid
+        record.gid = owner.gid == file.status.gid ? nil : owner.gid
         do {
             try store.setRecord(record, of: file, pid: pid)
         } catch {

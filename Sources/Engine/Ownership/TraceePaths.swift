@@ -75,15 +75,44 @@ struct TraceePaths {
             let root = try openProcessLink("root")
             defer { close(root) }
             descriptor = try openat2(root, text, followLastLink: followLastLink, resolve: Self.resolveInRoot | Self.resolveNoMagicLinks)
-        } else {
-            if !sharesTracerRoot {
-                guard try rootIsTracerRoot() else { throw .unreliable }
-            }
+        } else if try resolvesLikeTracer() {
             let base = directory == Self.currentDirectory ? try openProcessLink("cwd") : try openTraceeDescriptor(directory)
             defer { close(base) }
             descriptor = try openat2(base, text, followLastLink: followLastLink, resolve: Self.resolveNoMagicLinks)
+        } else {
+            descriptor = try openInsideRoot(directory: directory, relativePath: text, followLastLink: followLastLink)
         }
         return try wrap(descriptor)
+    }
+
+    private func resolvesLikeTracer() throws(Failure) -> Bool {
+        if sharesTracerRoot { return true }
+        return try rootIsTracerRoot()
+    }
+
+    /// A relative path of a chrooted tracee: its starting directory, as a
+    /// path inside its root, is prefixed, and the whole resolves with
+    /// RESOLVE_IN_ROOT, so that ".." and absolute symbolic links stop at
+    /// that root as the kernel's own walk does. A starting directory
+    /// outside the root (a chroot without chdir) is left to the kernel.
+    private func openInsideRoot(directory: Int32, relativePath: String, followLastLink: Bool) throws(Failure) -> Int32 {
+        let base = directory == Self.currentDirectory ? "cwd" : "fd/\(directory)"
+        guard let rootPath = SystemCalls.readLink("/proc/\(pid.rawValue)/root") else { throw .unreliable }
+        guard let basePath = SystemCalls.readLink("/proc/\(pid.rawValue)/\(base)") else {
+            throw directory == Self.currentDirectory ? .unreliable : .kernel(.badFileDescriptor)
+        }
+        let inside: Substring
+        if rootPath == "/" {
+            inside = basePath[...]
+        } else if basePath == rootPath || basePath.hasPrefix(rootPath + "/") {
+            inside = basePath.dropFirst(rootPath.count)
+        } else {
+            throw .unreliable
+        }
+
+        let root = try openProcessLink("root")
+        defer { close(root) }
+        return try openat2(root, "\(inside)/\(relativePath)", followLastLink: followLastLink, resolve: Self.resolveInRoot | Self.resolveNoMagicLinks)
     }
 
     /// Opens what the tracee's descriptor refers to; EBADF when it has no

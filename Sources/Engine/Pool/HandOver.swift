@@ -65,17 +65,20 @@ extension Tracer {
     /// `worker`'s, stopped, with its registers and mask untouched.
     func placeNewProcess(_ tracee: Tracee<Backend>, from worker: Worker<Backend>) -> Bool {
         let pid = tracee.pid
+        let pool = worker.pool
         guard tracee.threadGroup == pid,
-              let target = worker.pool.placementTarget(from: worker),
-              !Self.hasForeignSeccompFilter(pid),
+              !tracee.hasOwnFilter,
+              pool.parking != .never,
+              let target = pool.placementTarget(from: worker),
               let registers = readRegisters(pid),
+              pool.parking == .anyABI || backend.abiIndex(of: registers) == 0,
               let parked = backend.parkedRegisters(registers),
               let signalMask = signalMask(of: pid)
         else {
             return false
         }
 
-        let shared = worker.pool.shared
+        let shared = pool.shared
         let context = Unmanaged.passRetained(tracee).toOpaque()
         guard let node = shim_handover_create(shared, pid.rawValue, context) else {
             Unmanaged<Tracee<Backend>>.fromOpaque(context).release()
@@ -88,7 +91,7 @@ extension Tracer {
         }
 
         guard setSignalMask(of: pid, to: .max) else { return abandon() }
-        guard writeRegisters(parked, pid) else {
+        guard writeRegisters(parked, pid, whole: true) else {
             _ = setSignalMask(of: pid, to: signalMask)
             return abandon()
         }
@@ -100,7 +103,7 @@ extension Tracer {
             logFailure(TraceError("PTRACE_DETACH", pid: pid, errno: errno))
             tracee.phase = .running
             tracee.owner.store(worker.index, ordering: .releasing)
-            _ = writeRegisters(registers, pid)
+            _ = writeRegisters(registers, pid, whole: true)
             _ = setSignalMask(of: pid, to: signalMask)
             return abandon()
         }
@@ -121,21 +124,23 @@ extension Tracer {
     /// a group-stop is kept with PTRACE_LISTEN.
     func completeArrival(_ tracee: Tracee<Backend>, registers: Backend.Registers, signalMask: UInt64) {
         tracee.phase = .running
-        _ = writeRegisters(registers, tracee.pid)
+        // The whole set: the thread may have stopped before its pause, with
+        // its program counter still on the system-call instruction, and
+        // entering the pause may have changed more registers (x86_64's
+        // syscall instruction overwrites rcx and r11).
+        _ = writeRegisters(registers, tracee.pid, whole: true)
         _ = setSignalMask(of: tracee.pid, to: signalMask)
     }
 
-    /// Returns whether the program installed seccomp filters of its own
-    /// besides remainroot's. Such a filter may forbid or kill on pause(2), so the
-    /// process is not parked.
-    static func hasForeignSeccompFilter(_ pid: ProcessID) -> Bool {
-        guard case .success(let status) = SystemCalls.readFile("/proc/\(pid.rawValue)/status") else { return true }
+    /// Returns the number of seccomp filters of a process (`self` for
+    /// remainroot), or nil when the kernel does not report it (before
+    /// Linux 5.9).
+    static func seccompFilterCount(of process: String) -> Int? {
+        guard case .success(let status) = SystemCalls.readFile("/proc/\(process)/status") else { return nil }
         for line in status.split(separator: "\n") where line.hasPrefix("Seccomp_filters:") {
-            let count = Int(String(line.dropFirst("Seccomp_filters:".count).filter { $0 != " " && $0 != "\t" }))
-            return count.map { $0 > 1 } ?? true
+            return Int(String(line.dropFirst("Seccomp_filters:".count).filter { $0 != " " && $0 != "\t" }))
         }
-        // Kernels before 5.9 do not report the count.
-        return true
+        return nil
     }
 
     /// Returns the thread's blocked-signal mask, or nil when it vanished.

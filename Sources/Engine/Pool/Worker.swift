@@ -30,7 +30,7 @@ final class Worker<Backend: ArchitectureBackend>: WorkerThread, @unchecked Senda
     private(set) var reader: PIDTable<Tracee<Backend>>.Reader!
 
     /// Worker 0's command, launched when its thread starts.
-    var launch: (request: LaunchRequest, onStart: @Sendable (ProcessID) -> Void)?
+    var launch: (request: LaunchRequest, onStart: UncheckedCallback)?
     var root: RootCommand?
     var launchError: TraceError?
 
@@ -55,7 +55,7 @@ final class Worker<Backend: ArchitectureBackend>: WorkerThread, @unchecked Senda
             do {
                 let pid = try tracer.launch(launch.request, in: self)
                 pool.setState(.running)
-                launch.onStart(pid)
+                launch.onStart.call(pid)
             } catch {
                 launchError = error
             }

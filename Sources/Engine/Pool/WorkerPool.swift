@@ -33,6 +33,7 @@ public enum PoolState: Int32, Sendable {
 ///   no activity moves it to draining, and the thread in ``run(_:onStart:)``
 ///   moves it to stopped after joining every worker.
 /// - `launchError` is written by worker 0 and read after the joins.
+/// - `parking` is set in ``run(_:onStart:)`` before any worker starts.
 final class WorkerPool<Backend: ArchitectureBackend>: @unchecked Sendable {
     /// The largest accepted `--workers`. More threads than CPUs only add
     /// wake-ups; the limit keeps thread names within Linux's 15 bytes.
@@ -42,6 +43,17 @@ final class WorkerPool<Backend: ArchitectureBackend>: @unchecked Sendable {
     let table: PIDTable<Tracee<Backend>>
     private(set) var workers: [Worker<Backend>] = []
     let shared: OpaquePointer
+
+    /// Which new processes may be parked in pause(2) to be handed over.
+    enum Parking: Equatable {
+        /// None: there is no guardian, or pause(2) is not allowed.
+        case never
+        /// Those of the CPU's native ABI, the ABI the probe tried.
+        case nativeABIOnly
+        /// Any: no seccomp filter but remainroot's applies to the command.
+        case anyABI
+    }
+    private(set) var parking = Parking.never
 
     init(tracer: Tracer<Backend>, workerCount: Int) {
         precondition(workerCount >= 1 && workerCount <= Self.maximumWorkerCount, "worker count \(workerCount) outside 1...\(Self.maximumWorkerCount)")
@@ -69,15 +81,13 @@ final class WorkerPool<Backend: ArchitectureBackend>: @unchecked Sendable {
     /// Starts every worker, lets worker 0 launch the command, and returns
     /// when every worker has been joined, which happens once the last
     /// tracee is gone.
-    func run(_ request: LaunchRequest, onStart: @escaping @Sendable (ProcessID) -> Void) throws(TraceError) -> TraceOutcome {
+    func run(_ request: LaunchRequest, onStart: UncheckedCallback) throws(TraceError) -> TraceOutcome {
         let launcher = workers[0]
         launcher.launch = (request, onStart)
+        defer { launcher.launch = nil }
 
         if workers.count > 1 {
-            let result = shim_pool_start_guardian(shared)
-            if result < 0 {
-                tracer.logger.log(.warning, "cannot start the guardian process (\(Errno(-result))); every process stays on worker 0")
-            }
+            parking = choosePlacement()
         }
 
         // Worker 0 starts last, so that the command is launched only when
@@ -133,6 +143,34 @@ final class WorkerPool<Backend: ArchitectureBackend>: @unchecked Sendable {
 
     // MARK: - Placement
 
+    /// Starts the guardian and decides which processes may be parked.
+    ///
+    /// Seccomp filters that applied to remainroot before it started (a
+    /// container runtime's profile) apply to the command too, and one that
+    /// forbids pause(2) would make the parked child's fork return an error
+    /// in the child. So with such filters a child process tries pause
+    /// first, under the same filters, and only the ABI it tried is parked.
+    private func choosePlacement() -> Parking {
+        let started = shim_pool_start_guardian(shared)
+        if started < 0 {
+            tracer.logger.log(.warning, "cannot start the guardian process (\(Errno(-started))); every process stays on the worker of its parent")
+            return .never
+        }
+        guard let outerFilters = Tracer<Backend>.seccompFilterCount(of: "self") else {
+            tracer.logger.log(.info, "the kernel does not report seccomp filters; every process stays on the worker of its parent")
+            return .never
+        }
+        if outerFilters == 0 {
+            return .anyABI
+        }
+        let probe = shim_probe_pause()
+        if probe == 1 {
+            return .nativeABIOnly
+        }
+        tracer.logger.log(.info, "pause(2) is not allowed under the seccomp filters remainroot runs under (probe result \(probe)); every process stays on the worker of its parent")
+        return .never
+    }
+
     /// The worker a new process should move to from `source`, or nil when
     /// moving it would not narrow the gap between the two. Load is the
     /// count of owned tracees, which every worker publishes; a count of
@@ -169,4 +207,15 @@ private func runWorker(_ context: UnsafeMutableRawPointer?) -> UnsafeMutableRawP
 /// The loop of a worker thread, without the backend's type.
 protocol WorkerThread: AnyObject {
     func run()
+}
+
+/// The caller's start callback, called once on worker 0's thread while the
+/// caller waits in ``Tracer/run(_:onStart:)``, so it never runs alongside
+/// the caller's own code.
+struct UncheckedCallback: @unchecked Sendable {
+    let call: (ProcessID) -> Void
+
+    init(_ call: @escaping (ProcessID) -> Void) {
+        self.call = call
+    }
 }

@@ -1,0 +1,113 @@
+import Engine
+import XCTest
+
+/// Register sets a backend wrote through ``RegisterSetAccess``.
+final class RecordedRegisterSets: RegisterSetAccess {
+    private(set) var writes: [(type: Int32, bytes: [UInt8])] = []
+
+    func writeRegisterSet(_ type: Int32, bytes: UnsafeRawBufferPointer) throws(TraceError) {
+        writes.append((type, Array(bytes)))
+    }
+}
+
+/// The checks every backend must pass, written once and run for each CPU
+/// over the images of a ``Recording``. Each check replays what the engine
+/// does at a stop and compares the outcome with what the kernel did.
+struct BackendConformance<Backend: ArchitectureBackend> {
+    let backend: Backend
+    /// The name of the ABI the recording's calls belong to.
+    let abiName: String
+    /// Writes a cancellation needs besides `NT_PRSTATUS`, as the kernel
+    /// expects them (AArch64's `NT_ARM_SYSTEM_CALL`); empty for most CPUs.
+    var expectedRegisterSetWrites: [(type: Int32, bytes: [UInt8])] = []
+
+    func check(_ recording: Recording, file: StaticString = #filePath, line: UInt = #line) throws {
+        XCTAssertFalse(recording.calls.isEmpty, "the recording has no calls", file: file, line: line)
+        let abiIndex = try XCTUnwrap(backend.abis.firstIndex { $0.name == abiName }, "\(abiName) is not an ABI of the backend", file: file, line: line)
+
+        for call in recording.calls {
+            try checkEntry(call, recording, abiIndex: abiIndex, file: file, line: line)
+            try checkRun(call, recording, file: file, line: line)
+            try checkCancel(call, recording, file: file, line: line)
+        }
+    }
+
+    private func decode(_ bytes: [UInt8]?, _ what: String, file: StaticString, line: UInt) throws -> Backend.Registers {
+        let bytes = try XCTUnwrap(bytes, "\(what): no image", file: file, line: line)
+        let registers = try XCTUnwrap(bytes.withUnsafeBytes { backend.decodeRegisters($0) }, "\(what): \(bytes.count) bytes do not decode", file: file, line: line)
+        XCTAssertEqual(backend.encodeRegisters(registers), bytes, "\(what): encoding does not give the kernel's bytes back", file: file, line: line)
+        return registers
+    }
+
+    /// At the seccomp stop the backend finds the ABI, the number and the
+    /// arguments the program passed, and changes one argument alone.
+    private func checkEntry(_ call: Recording.Call, _ recording: Recording, abiIndex: Int, file: StaticString, line: UInt) throws {
+        let what = "\(call.name) at the seccomp stop"
+        let registers = try decode(recording.image(call, .run, .seccomp), what, file: file, line: line)
+
+        XCTAssertEqual(backend.abiIndex(of: registers), abiIndex, "\(what): ABI", file: file, line: line)
+        XCTAssertEqual(backend.syscallNumber(of: registers), call.number, "\(what): number", file: file, line: line)
+        let entry = backend.abis[abiIndex].syscalls[call.number]
+        XCTAssertNotNil(entry, "\(what): \(call.number) is not in the \(abiName) table", file: file, line: line)
+        for (index, expected) in call.arguments.enumerated() {
+            guard let expected else { continue }
+            XCTAssertEqual(backend.argument(index, of: registers), expected, "\(what): argument \(index)", file: file, line: line)
+        }
+
+        for index in 0..<6 {
+            var changed = registers
+            backend.setArgument(index, to: 0xFFFF_FFFF, in: &changed)
+            for other in 0..<6 {
+                let expected = other == index ? 0xFFFF_FFFF : backend.argument(other, of: registers)
+                XCTAssertEqual(backend.argument(other, of: changed), expected, "\(what): argument \(other) after setting \(index)", file: file, line: line)
+            }
+            XCTAssertEqual(backend.syscallNumber(of: changed), call.number, "\(what): number after setting argument \(index)", file: file, line: line)
+        }
+    }
+
+    /// At the exit stop of a call the kernel ran, the backend reads the
+    /// value or error the program saw, and putting the entry arguments back
+    /// keeps it.
+    private func checkRun(_ call: Recording.Call, _ recording: Recording, file: StaticString, line: UInt) throws {
+        let what = "\(call.name) at the exit stop"
+        let entry = try decode(recording.image(call, .run, .seccomp), what, file: file, line: line)
+        var exit = try decode(recording.image(call, .run, .exit), what, file: file, line: line)
+        let observed = try XCTUnwrap(recording.observed(call, .run), "\(what): nothing observed", file: file, line: line)
+
+        XCTAssertEqual(backend.result(of: exit), observed.result, "\(what): result", file: file, line: line)
+
+        backend.restoreArguments(from: entry, into: &exit)
+        XCTAssertEqual(backend.result(of: exit), observed.result, "\(what): result after restoring the arguments", file: file, line: line)
+        for index in 1..<6 {
+            XCTAssertEqual(backend.argument(index, of: exit), backend.argument(index, of: entry), "\(what): argument \(index) restored", file: file, line: line)
+        }
+    }
+
+    /// A cancelled call: the backend writes, at the stop its protocol names,
+    /// the same registers with which the probe made the real kernel skip the
+    /// call and return EPERM, and the program saw EPERM.
+    private func checkCancel(_ call: Recording.Call, _ recording: Recording, file: StaticString, line: UInt) throws {
+        let scenario: Recording.Scenario = backend.cancelledResultStop == .entry ? .entry : .exit
+        let what = "\(call.name) cancelled with the result written at \(scenario.rawValue)"
+        let observed = try XCTUnwrap(recording.observed(call, scenario), "\(what): nothing observed", file: file, line: line)
+        XCTAssertEqual(observed.result, .failure(.notPermitted), "\(what): the program's result", file: file, line: line)
+
+        var registers = try decode(recording.image(call, scenario, .seccomp), what, file: file, line: line)
+        let registerSets = RecordedRegisterSets()
+        try backend.cancelSyscall(in: &registers, registerSets: registerSets)
+        if scenario == .entry {
+            backend.setResult(.failure(.notPermitted), in: &registers)
+        }
+        let written = try XCTUnwrap(recording.image(call, scenario, .written), "\(what): no written image", file: file, line: line)
+        XCTAssertEqual(backend.encodeRegisters(registers), written, "\(what): registers written at the seccomp stop", file: file, line: line)
+        XCTAssertEqual(registerSets.writes.map(\.type), expectedRegisterSetWrites.map(\.type), "\(what): register sets", file: file, line: line)
+        XCTAssertEqual(registerSets.writes.map(\.bytes), expectedRegisterSetWrites.map(\.bytes), "\(what): register set contents", file: file, line: line)
+
+        guard scenario == .exit else { return }
+        var exit = try decode(recording.image(call, .exit, .exit), "\(what), exit stop", file: file, line: line)
+        backend.setResult(.failure(.notPermitted), in: &exit)
+        let exitWritten = try XCTUnwrap(recording.image(call, .exit, .exitWritten), "\(what): no image written at exit", file: file, line: line)
+        XCTAssertEqual(backend.encodeRegisters(exit), exitWritten, "\(what): registers written at the exit stop", file: file, line: line)
+        XCTAssertEqual(backend.result(of: exit), .failure(.notPermitted), "\(what): result reads back", file: file, line: line)
+    }
+}
