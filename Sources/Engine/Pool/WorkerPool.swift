@@ -115,9 +115,14 @@ final class WorkerPool<Backend: ArchitectureBackend>: @unchecked Sendable {
             }
         }
 
+        var joined = 0
         for (_, thread) in threads {
-            pthread_join(thread, nil)
+            if pthread_join(thread, nil) == 0 {
+                joined += 1
+            }
         }
+        precondition(joined == threads.count, "joined \(joined) of \(threads.count) worker threads")
+        precondition(startFailure != 0 || joined == workers.count, "started \(joined) of \(workers.count) workers")
         precondition(state == .draining, "workers left their loops in state \(state)")
         shim_pool_stop_guardian(shared)
         setState(.stopped)
