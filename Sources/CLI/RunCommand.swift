@@ -32,7 +32,8 @@ struct RunCommand {
           --state FILE          The SQLite state file for records that do not
                                 fit in attributes, kept across runs (as
                                 fakeroot's -s and -i). Without it such records
-                                last only for the run.
+                                last only for the run. An empty file is taken
+                                as a new state file; --ownership=off rejects it.
           --workers N           Trace with N threads, each owning a share of
                                 the processes; a new process goes to the
                                 least loaded one. Default: the number of
@@ -109,7 +110,7 @@ struct RunCommand {
                 ownership = try Self.parseOwnership(String(argument.dropFirst("--ownership=".count)))
             case "--state":
                 index += 1
-                guard index < arguments.count else { throw UsageError(message: "--state needs a file name") }
+                guard index < arguments.count, arguments[index] != "--" else { throw UsageError(message: "--state needs a file name") }
                 statePath = arguments[index]
             case _ where argument.hasPrefix("--state="):
                 statePath = String(argument.dropFirst("--state=".count))
@@ -129,7 +130,7 @@ struct RunCommand {
                 debug = true
             case "--log-file":
                 index += 1
-                guard index < arguments.count else { throw UsageError(message: "--log-file needs a value, FILE") }
+                guard index < arguments.count, arguments[index] != "--" else { throw UsageError(message: "--log-file needs a value, FILE") }
                 logFile = arguments[index]
             case _ where argument.hasPrefix("--log-file="):
                 logFile = String(argument.dropFirst("--log-file=".count))

@@ -36,7 +36,6 @@ enum SignalForwarder {
         let result = pthread_create(&thread, nil, { _ in
             _ = shim_set_thread_name("rr-signals")
             SignalForwarder.forwardForever()
-            return nil
         }, nil)
         if result == 0 {
             pthread_detach(thread)

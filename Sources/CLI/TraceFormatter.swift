@@ -61,7 +61,8 @@ enum TraceFormatter {
                 }
                 origin += " as \(name)(\(passed.map(format).joined(separator: ", ")))"
             }
-            if let followUp {
+            // The exit-stop work runs only after a call that succeeded.
+            if let followUp, case .success = record.result {
                 origin += ", then " + describe(followUp)
             }
         }
