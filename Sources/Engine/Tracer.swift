@@ -178,6 +178,9 @@ public final class Tracer<Backend: ArchitectureBackend>: @unchecked Sendable {
             // A new thread's first stop can arrive before its creator's
             // fork, vfork or clone event. It stays stopped until the event
             // has given it credentials.
+            // NOTE: a creator killed by SIGKILL inside fork reports no event
+            // (ptrace_stop skips the stop when a fatal signal is pending),
+            // and then this thread stays stopped until it is killed.
             worker.adopt(Tracee(earlyStop: status, pid: pid, owner: worker.index))
             return
         }

@@ -65,12 +65,19 @@ final class Worker<Backend: ArchitectureBackend>: WorkerThread, @unchecked Senda
             reader.goOffline()
             let result = SystemCalls.waitForAnyChild(options: Tracer<Backend>.waitOptions)
             reader.comeOnline()
-            takeSeizedTracees()
 
             switch result {
             case .success(let (pid, status)):
+                takeSeizedTracees()
                 tracer.dispatch(pid, status, in: self)
             case .failure(.noChildProcesses):
+                // The signal handler may have seized a tracee after waitpid
+                // returned. Once taken, such a tracee is no longer in the
+                // list that shim_pool_wait_for_work looks at, so it must
+                // not sleep.
+                if takeSeizedTracees() > 0 {
+                    continue
+                }
                 reader.goOffline()
                 let hasWork = shim_pool_wait_for_work(pool.shared, Int32(index)) != 0
                 reader.comeOnline()
@@ -100,8 +107,11 @@ final class Worker<Backend: ArchitectureBackend>: WorkerThread, @unchecked Senda
     }
 
     /// Moves the tracees this thread's signal handler seized into the
-    /// shard. Their first stop restores what the hand-over changed.
-    private func takeSeizedTracees() {
+    /// shard, and returns how many it attached. Their first stop restores
+    /// what the hand-over changed.
+    @discardableResult
+    private func takeSeizedTracees() -> Int {
+        var attached = 0
         var next = shim_pool_take_seized(pool.shared, Int32(index))
         while let node = next {
             next = node.pointee.next
@@ -111,6 +121,7 @@ final class Worker<Backend: ArchitectureBackend>: WorkerThread, @unchecked Senda
 
             if seizeError == 0 {
                 shard[tracee.pid] = tracee
+                attached += 1
             } else {
                 // Only SIGKILL can end a parked thread, so it died while no
                 // worker traced it; its parent reaps it.
@@ -119,6 +130,7 @@ final class Worker<Backend: ArchitectureBackend>: WorkerThread, @unchecked Senda
                 tracer.logger.log(.debug, pid: tracee.pid, "vanished during a hand-over: PTRACE_SEIZE failed with \(Errno(seizeError))")
             }
         }
+        return attached
     }
 
     /// Returns how the command ended. Call after the worker's thread was
