@@ -1,3 +1,4 @@
+import CShims
 import Engine
 import Glibc
 
@@ -37,7 +38,8 @@ struct RunCommand {
           --workers N           Trace with N threads, each owning a share of
                                 the processes; a new process goes to the
                                 least loaded one. Default: the number of
-                                online CPUs. 1 to 1024.
+                                CPUs remainroot may run on, as nproc counts
+                                them. 1 to 1024.
           -v, --verbose         Log more to standard error; twice logs every
                                 answered system call.
           --trace               Print one line per system call remainroot
@@ -74,7 +76,7 @@ struct RunCommand {
     var verbosity = 0
     var ownership = OwnershipMode.xattr
     var statePath: String?
-    /// nil for the default, one per online CPU.
+    /// nil for the default, one per CPU remainroot may run on.
     var workerCount: Int?
     var trace = false
     var debug = false
@@ -179,10 +181,15 @@ struct RunCommand {
         return count
     }
 
-    /// One worker per online CPU, within the accepted range.
+    /// One worker per CPU that remainroot may run on, within the accepted
+    /// range. A CPU set (taskset, a container's cpuset) can leave fewer
+    /// than the online CPUs, and more workers than CPUs only add wake-ups.
     static var defaultWorkerCount: Int {
-        let online = sysconf(Int32(_SC_NPROCESSORS_ONLN))
-        return min(max(online, 1), maximumWorkerCount)
+        var count = Int(shim_available_cpu_count())
+        if count <= 0 {
+            count = sysconf(Int32(_SC_NPROCESSORS_ONLN))
+        }
+        return min(max(count, 1), maximumWorkerCount)
     }
 
     static func parseIdentity(_ text: String) throws(UsageError) -> (uid: UInt32, gid: UInt32) {

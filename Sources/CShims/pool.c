@@ -19,6 +19,7 @@
 #include <stdatomic.h>
 #include <stdint.h>
 #include <poll.h>
+#include <sched.h>
 #include <stdlib.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
@@ -221,6 +222,14 @@ void shim_pool_stop_guardian(struct shim_pool *pool) {
     pool->guardian = 0;
 }
 
+int shim_available_cpu_count(void) {
+    cpu_set_t set;
+    if (sched_getaffinity(0, sizeof set, &set) != 0) {
+        return -errno;
+    }
+    return CPU_COUNT(&set);
+}
+
 int shim_probe_pause(void) {
     pid_t child = fork();
     if (child < 0) {
@@ -370,7 +379,13 @@ int shim_pool_hand_over(struct shim_pool *pool, int target, struct shim_handover
 }
 
 struct shim_handover *shim_pool_take_seized(struct shim_pool *pool, int index) {
-    return atomic_exchange(&pool->mailboxes[index].seized, NULL);
+    _Atomic(struct shim_handover *) *seized = &pool->mailboxes[index].seized;
+    // Called after every stop and almost always empty: a plain load first
+    // spares the locked exchange.
+    if (atomic_load_explicit(seized, memory_order_relaxed) == NULL) {
+        return NULL;
+    }
+    return atomic_exchange(seized, NULL);
 }
 
 int shim_pool_wait_for_work(struct shim_pool *pool, int index) {

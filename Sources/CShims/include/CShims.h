@@ -169,6 +169,10 @@ void shim_pool_retire_unstarted_worker(struct shim_pool *pool, int index);
 int shim_pool_start_guardian(struct shim_pool *pool);
 int shim_pool_has_guardian(struct shim_pool *pool);
 
+// The number of CPUs the calling thread may run on, as nproc(1) counts
+// them from sched_getaffinity(2), or -errno.
+int shim_available_cpu_count(void);
+
 // Ends and reaps the guardian once no tracee can be in transit.
 void shim_pool_stop_guardian(struct shim_pool *pool);
 

@@ -9,7 +9,7 @@ import Synchronization
 /// two exceptions. Other workers read `load` to place new processes. The
 /// thread in ``WorkerPool/run(_:onStart:)`` sets `launch` before the worker's
 /// thread starts, and reads `root` and `launchError` after joining it.
-final class Worker<Backend: ArchitectureBackend>: WorkerThread, @unchecked Sendable {
+final class Worker<Backend: ArchitectureBackend>: @unchecked Sendable {
     /// The command worker 0 traces from the start, and how it ended.
     struct RootCommand {
         var pid: ProcessID
