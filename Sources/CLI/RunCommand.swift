@@ -183,7 +183,7 @@ struct RunCommand {
 
     /// One worker per CPU that remainroot may run on, within the accepted
     /// range. A CPU set (taskset, a container's cpuset) can leave fewer
-    /// than the online CPUs, and more workers than CPUs only add wake-ups.
+    /// than the online CPUs.
     static var defaultWorkerCount: Int {
         var count = Int(shim_available_cpu_count())
         if count <= 0 {

@@ -35,8 +35,8 @@ public enum PoolState: Int32, Sendable {
 /// - `launchError` is written by worker 0 and read after the joins.
 /// - `parking` is set in ``run(_:onStart:)`` before any worker starts.
 final class WorkerPool<Backend: ArchitectureBackend>: @unchecked Sendable {
-    /// The largest accepted `--workers`. More threads than CPUs only add
-    /// wake-ups; the limit keeps thread names within Linux's 15 bytes.
+    /// The largest accepted `--workers`, which keeps thread names within
+    /// Linux's 15 bytes.
     static var maximumWorkerCount: Int { 1024 }
 
     let tracer: Tracer<Backend>
@@ -44,7 +44,8 @@ final class WorkerPool<Backend: ArchitectureBackend>: @unchecked Sendable {
     private(set) var workers: [Worker<Backend>] = []
     let shared: OpaquePointer
 
-    /// Which new processes may be parked in pause(2) to be handed over.
+    /// The rule for which new processes may be parked in pause(2) to be
+    /// handed over.
     enum Parking: Equatable {
         /// None: there is no guardian, or pause(2) is not allowed.
         case never
