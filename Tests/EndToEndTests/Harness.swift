@@ -1,3 +1,4 @@
+@preconcurrency import Glibc
 import Foundation
 import XCTest
 
@@ -47,51 +48,52 @@ enum Harness {
     /// killed and the test fails.
     @discardableResult
     static func run(_ arguments: [String], environment: [String: String]? = nil, input: String? = nil, timeout: TimeInterval = 120, file: StaticString = #filePath, line: UInt = #line) throws -> Output {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = arguments
-        if let environment {
-            process.environment = ProcessInfo.processInfo.environment.merging(environment) { _, new in new }
-        }
-        let stdout = Pipe()
-        let stderr = Pipe()
-        let stdin = Pipe()
-        process.standardOutput = stdout
-        process.standardError = stderr
-        process.standardInput = stdin
-        try process.run()
+        flushOutput()
+        let child = try Child(arguments, environment: environment)
+        child.finishInput(input)
 
-        if let input {
-            stdin.fileHandleForWriting.write(Data(input.utf8))
-        }
-        try stdin.fileHandleForWriting.close()
-
-        // Read both pipes while the process runs, so a full pipe never
+        // Output is read while the program runs, so a full pipe never
         // blocks it.
-        let group = DispatchGroup()
-        let outData = Collected()
-        let errData = Collected()
-        DispatchQueue.global().async(group: group) { outData.data = stdout.fileHandleForReading.readDataToEndOfFile() }
-        DispatchQueue.global().async(group: group) { errData.data = stderr.fileHandleForReading.readDataToEndOfFile() }
-
         let deadline = Date().addingTimeInterval(timeout)
-        while process.isRunning && Date() < deadline {
+        if !child.collect(until: deadline) {
+            if child.reap() {
+                fail("output pipes still open after \(timeout) s (a daemon holds them?): \(arguments.joined(separator: " "))", file: file, line: line)
+            } else {
+                child.killGroup()
+                fail("timed out after \(timeout) s, killed its process group: \(arguments.joined(separator: " "))", file: file, line: line)
+            }
+        }
+
+        return Output(status: child.status ?? 137, standardOutput: String(decoding: child.standardOutput, as: UTF8.self), standardError: String(decoding: child.standardError, as: UTF8.self))
+    }
+
+    /// Waits for a child to exit; past the deadline its process group is
+    /// killed, the test fails, and the result is false.
+    @discardableResult
+    static func waitForExit(_ child: Child, until deadline: Date, file: StaticString = #filePath, line: UInt = #line) -> Bool {
+        while !child.reap() && Date() < deadline {
             usleep(10_000)
         }
-        if process.isRunning {
-            kill(process.processIdentifier, SIGKILL)
-            process.waitUntilExit()
-            group.wait()
-            XCTFail("timed out after \(timeout) s: \(arguments.joined(separator: " "))", file: file, line: line)
+        guard child.status == nil else {
+            return true
         }
-        process.waitUntilExit()
-        // A daemon the program started may hold the pipes open forever.
-        if group.wait(timeout: .now() + max(1, deadline.timeIntervalSinceNow)) == .timedOut {
-            XCTFail("output pipes still open after \(timeout) s: \(arguments.joined(separator: " "))", file: file, line: line)
-        }
+        child.killGroup()
+        fail("timed out, killed the process group of \(child.pid)", file: file, line: line)
+        return false
+    }
 
-        let status = process.terminationReason == .uncaughtSignal ? 128 + process.terminationStatus : process.terminationStatus
-        return Output(status: status, standardOutput: String(decoding: outData.data, as: UTF8.self), standardError: String(decoding: errData.data, as: UTF8.self))
+    /// XCTFail, also written at once to standard error: XCTest's own lines
+    /// go to a buffered standard output that a killed run never flushes.
+    static func fail(_ message: String, file: StaticString = #filePath, line: UInt = #line) {
+        FileHandle.standardError.write(Data("\(file):\(line): \(message)\n".utf8))
+        XCTFail(message, file: file, line: line)
+    }
+
+    /// Flushes the test process's standard output, where XCTest buffers
+    /// its lines, so that a CI log cut by a timeout shows the test that was
+    /// running.
+    static func flushOutput() {
+        fflush(stdout)
     }
 
     /// Runs a shell script with `$RUN` set to the namespace-and-remainroot
@@ -112,12 +114,6 @@ enum Harness {
             throw CompileError(message: "cc \(name).c failed: \(result.standardError)")
         }
         return output
-    }
-
-    /// Bytes one reader thread collects; the group's wait orders the
-    /// write before the read.
-    private final class Collected: @unchecked Sendable {
-        var data = Data()
     }
 
     struct CompileError: Error {

@@ -250,11 +250,9 @@ final class OwnershipTests: XCTestCase {
             XCTAssertEqual(made.status, 0, made.standardError)
 
             let log = "\(work)/chown-\(options.count).log"
-            let process = Process()
-            process.executableURL = URL(fileURLWithPath: "/bin/sh")
-            process.arguments = ["-c", "exec \"$0\" --unshare \"$@\" -- stdbuf -oL chown -v -R 1000:1000 \"$TREE\" >\"$LOG\"", Harness.remainroot] + options
-            process.environment = ["TREE": tree, "LOG": log, "PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"]
-            try process.run()
+            let child = try Harness.Child(["sh", "-c", "exec \"$0\" --unshare \"$@\" -- stdbuf -oL chown -v -R 1000:1000 \"$TREE\" >\"$LOG\"", Harness.remainroot] + options,
+                                          environment: ["TREE": tree, "LOG": log])
+            child.finishInput(nil)
 
             var lines = 0
             for _ in 0..<400 {
@@ -262,8 +260,7 @@ final class OwnershipTests: XCTestCase {
                 lines = (try? String(contentsOfFile: log, encoding: .utf8))?.split(separator: "\n").count ?? 0
                 if lines >= 2000 { break }
             }
-            kill(process.processIdentifier, SIGKILL)
-            process.waitUntilExit()
+            child.killGroup()
             XCTAssertGreaterThanOrEqual(lines, 2000, "chown -R made too little progress to test")
 
             let reported = try String(contentsOfFile: log, encoding: .utf8).split(separator: "\n").compactMap { line -> String? in

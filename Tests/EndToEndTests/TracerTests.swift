@@ -162,21 +162,16 @@ final class TracerTests: XCTestCase {
     /// whose handler decides the exit status.
     func testSignalsToRemainrootReachTheCommand() throws {
         for (signal, name) in [(SIGTERM, "TERM"), (SIGHUP, "HUP"), (SIGINT, "INT")] {
-            let process = Process()
-            process.executableURL = URL(fileURLWithPath: Harness.remainroot)
-            process.arguments = ["--unshare", "--", "sh", "-c", "trap 'echo got \(name); exit 3' \(name); echo ready; while :; do sleep 0.05; done"]
-            let stdout = Pipe()
-            process.standardOutput = stdout
-            try process.run()
+            let child = try Harness.Child([Harness.remainroot, "--unshare", "--", "sh", "-c", "trap 'echo got \(name); exit 3' \(name); echo ready; while :; do sleep 0.05; done"])
+            child.finishInput(nil)
+            XCTAssertEqual(child.readOutput(timeout: 60), "ready\n")
+            kill(child.pid, signal)
+            guard Harness.waitForExit(child, until: Date() + 60) else {
+                return
+            }
 
-            let ready = stdout.fileHandleForReading.availableData
-            XCTAssertEqual(String(decoding: ready, as: UTF8.self), "ready\n")
-            kill(process.processIdentifier, signal)
-            process.waitUntilExit()
-
-            let rest = String(decoding: stdout.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-            XCTAssertEqual(rest, "got \(name)\n")
-            XCTAssertEqual(process.terminationStatus, 3, "after SIG\(name)")
+            XCTAssertEqual(child.readOutput(timeout: 5), "got \(name)\n")
+            XCTAssertEqual(child.status, 3, "after SIG\(name)")
         }
     }
 
@@ -184,17 +179,12 @@ final class TracerTests: XCTestCase {
     /// tracee is killed instead of running on with its answered calls
     /// failing with ENOSYS.
     func testTraceesDieWithRemainroot() throws {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: Harness.remainroot)
-        process.arguments = ["--unshare", "--", "sh", "-c", "sleep 100 & echo $!; wait"]
-        let stdout = Pipe()
-        process.standardOutput = stdout
-        try process.run()
-
-        let line = String(decoding: stdout.fileHandleForReading.availableData, as: UTF8.self)
+        let child = try Harness.Child([Harness.remainroot, "--unshare", "--", "sh", "-c", "sleep 100 & echo $!; wait"])
+        child.finishInput(nil)
+        let line = child.readOutput(timeout: 60) ?? ""
+        kill(child.pid, SIGKILL)
+        Harness.waitForExit(child, until: Date() + 60)
         let sleeper = try XCTUnwrap(pid_t(line.trimmingCharacters(in: .whitespacesAndNewlines)), "pid line: \(line)")
-        kill(process.processIdentifier, SIGKILL)
-        process.waitUntilExit()
 
         var state = "running"
         for _ in 0..<100 {
