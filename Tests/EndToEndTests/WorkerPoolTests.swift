@@ -99,9 +99,6 @@ final class WorkerPoolTests: XCTestCase {
     func testKillDuringHandOversLeavesNoProcess() throws {
         let directory = Harness.temporaryDirectory().path
         let script = """
-            # Foundation hands the shell a socket whose end marks it running;
-            # a survivor must not inherit it, or the harness waits forever.
-            for fd in $(ls /proc/$$/fd); do [ "$fd" -gt 2 ] && eval "exec $fd>&-"; done
             ready="$DIR/ready.$ROUND"
             "$REMAINROOT" --unshare --workers "$WORKERS" -- sh -c 'echo > "$1"; while :; do sleep 30 & done' sh "$ready" </dev/null >/dev/null 2>&1 &
             traced=$!
