@@ -47,6 +47,10 @@ public struct AArch64Backend: ArchitectureBackend {
         try AArch64Cancel.cancel(registerSets: registerSets)
     }
 
+    public func parkedRegisters(_ registers: AArch64Registers) -> AArch64Registers? {
+        AArch64Park.parked(registers)
+    }
+
     public func instructionPointer(of registers: AArch64Registers) -> UInt64 {
         registers.pc
     }

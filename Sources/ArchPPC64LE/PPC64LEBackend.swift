@@ -46,6 +46,10 @@ public struct PPC64LEBackend: ArchitectureBackend {
         registers.cancelSyscall()
     }
 
+    public func parkedRegisters(_ registers: PPC64LERegisters) -> PPC64LERegisters? {
+        PPC64LEPark.parked(registers)
+    }
+
     public func instructionPointer(of registers: PPC64LERegisters) -> UInt64 {
         registers.nip
     }

@@ -95,6 +95,10 @@ public struct X86_64Backend: ArchitectureBackend {
         registers.cancelSyscall()
     }
 
+    public func parkedRegisters(_ registers: X86_64Registers) -> X86_64Registers? {
+        registers.parked()
+    }
+
     public func instructionPointer(of registers: X86_64Registers) -> UInt64 {
         registers.rip
     }
