@@ -139,7 +139,11 @@ public final class Tracer<Backend: ArchitectureBackend>: @unchecked Sendable {
 
         let pid = ProcessID(spawned)
         if case .failure(let errno) = SystemCalls.ptrace(SystemCalls.ptraceSeize, pid, data: Self.options) {
-            // Closing the start pipe unread makes the child exit with 125.
+            // The child, which waits on the start pipe, was forked with its
+            // write end open, so closing ours would never reach it as EOF
+            // and waiting here would hang. It has run no command yet, so it
+            // is killed.
+            _ = SystemCalls.kill(pid, signal: SIGKILL)
             close(report.readEnd)
             _ = SystemCalls.waitForAnyChild(options: 0)
             throw TraceError("PTRACE_SEIZE", pid: pid, errno: errno)
