@@ -21,6 +21,11 @@ final class KillTests: XCTestCase {
     /// on a 2-core VM.
     static let fileCount = 150
 
+    /// Trials cycle through these worker counts. With more than one
+    /// worker, a kill can land while a new process is handed from one
+    /// worker to another.
+    static let workerCounts = [1, 2, 4]
+
     /// The variable that marks every process of one trial, so that the
     /// test finds them in /proc whatever they exec.
     static let markerName = "REMAINROOT_KILL_TRIAL"
@@ -46,12 +51,14 @@ final class KillTests: XCTestCase {
             let count = trials / modes.count + (modeIndex < trials % modes.count ? 1 : 0)
             for trial in 0..<count {
                 let delay = duration * Double(random.below(1000)) / 1000
-                let context = "mode \(mode.name), trial \(trial), kill after \(Int(delay * 1000)) ms, seed \(seed)"
+                let workers = Self.workerCounts[trial % Self.workerCounts.count]
+                let options = mode.options + ["--workers", String(workers)]
+                let context = "mode \(mode.name), \(workers) workers, trial \(trial), kill after \(Int(delay * 1000)) ms, seed \(seed)"
                 let directory = work.appendingPathComponent("\(mode.name)-\(trial)")
-                let outcome = try runAndKill(mode.options, reaper: reaper, in: directory, after: delay, context: context)
+                let outcome = try runAndKill(options, reaper: reaper, in: directory, after: delay, context: context)
                 if outcome == .killed { killedMidRun += 1 }
                 guard outcome != .leftProcesses else { return }
-                try checkRecords(mode.options, in: directory, context: context)
+                try checkRecords(options, in: directory, context: context)
             }
             // Kills after the build ended test nothing; the delays are
             // drawn within its calibrated length, so most must land in it.
@@ -95,11 +102,18 @@ final class KillTests: XCTestCase {
         kill(pid, SIGKILL)
 
         // Once the subreaper reaped remainroot, the kernel has sent SIGKILL
-        // to every tracee (PTRACE_O_EXITKILL), so each marked process must
-        // be dying: a zombie, exiting, or with SIGKILL pending.
+        // to every attached tracee (PTRACE_O_EXITKILL). A process in the
+        // middle of a hand-over between workers, parked in pause(2) with
+        // no tracer, is killed by remainroot's guardian process instead,
+        // as soon as it sees remainroot end. After both, each marked
+        // process must be dying: a zombie, exiting, or with SIGKILL
+        // pending.
         let deadline = Date().addingTimeInterval(10)
         while !String(decoding: child.standardOutput, as: UTF8.self).contains("command ") && Date() < deadline {
             _ = child.readOutput(timeout: 0.1)
+        }
+        while Self.processes(marked: marker, except: child.pid).contains(where: { $0.name == "rr-guardian" && !$0.isDying }) && Date() < deadline {
+            usleep(1000)
         }
         let escaped = Self.processes(marked: marker, except: child.pid).filter { !$0.isDying }
         guard escaped.isEmpty else {
