@@ -282,7 +282,8 @@ struct FileCallContext {
     /// instead (honouring the umask, the path and its errors), and the exit
     /// stop records the device. Without the emulated CAP_MKNOD, or for an
     /// overlayfs whiteout (a character device 0:0), the kernel's own answer
-    /// stands.
+    /// stands, and a whiteout gets its creator's owner as other new files
+    /// do.
     private func mknod(directory: Int32, pathAddress: UInt64, modeIndex: Int, arguments: [UInt64]) -> SyscallAction {
         let mode = UInt32(truncatingIfNeeded: arguments[modeIndex])
         let type = mode & Self.fileTypeMask
@@ -292,7 +293,9 @@ struct FileCallContext {
             // by the namespace root.
             return created(directory: directory, pathAddress: pathAddress)
         }
-        guard !(type == Self.characterDevice && dev == 0) else { return .passThrough }
+        // The kernel makes a whiteout for anyone, owned by the creator's
+        // fsuid and fsgid, which here may be emulated ones.
+        guard !(type == Self.characterDevice && dev == 0) else { return created(directory: directory, pathAddress: pathAddress) }
         guard credentials.isCapable(CapabilitySet.makeNode) else { return .passThrough }
         guard let path = try? paths.readPath(at: pathAddress) else { return .passThrough }
 
