@@ -1,3 +1,4 @@
+@preconcurrency import Glibc
 import Foundation
 import XCTest
 
@@ -7,25 +8,36 @@ import XCTest
 /// the test process is root of the initial user namespace.
 final class BadArgumentTests: XCTestCase {
     func testBadArgumentsWithAttributeRecords() throws {
-        try compareWithRealRoot(options: ["--ownership=xattr"])
+        try compareWithKernel(options: ["--ownership=xattr"])
     }
 
     func testBadArgumentsWithStateFileRecords() throws {
         let state = Harness.temporaryDirectory().appendingPathComponent("state.db").path
-        try compareWithRealRoot(options: ["--ownership=state", "--state", state])
+        try compareWithKernel(options: ["--ownership=state", "--state", state])
     }
 
-    private func compareWithRealRoot(options: [String], file: StaticString = #filePath, line: UInt = #line) throws {
+    /// The same calls by uid 1000 (gid 1000, groups [1000]): natively
+    /// through setpriv, under remainroot with --identity. Most fail with
+    /// EPERM, in the kernel's order of checks.
+    func testBadArgumentsAsUnprivilegedUser() throws {
+        try Harness.require("setpriv")
+        try compareWithKernel(options: ["--ownership=xattr", "--identity", "1000:1000"],
+                                nativePrefix: ["setpriv", "--reuid", "1000", "--regid", "1000", "--groups", "1000"])
+    }
+
+    private func compareWithKernel(options: [String], nativePrefix: [String] = [], file: StaticString = #filePath, line: UInt = #line) throws {
         try XCTSkipUnless(Harness.isRoot, "the native run is the oracle and must be real root")
         let program = try Harness.compile("bad-arguments")
         let work = Harness.temporaryDirectory()
         let nativeDirectory = work.appendingPathComponent("native")
         let emulatedDirectory = work.appendingPathComponent("remainroot")
         for directory in [nativeDirectory, emulatedDirectory] {
-            try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: false, attributes: [.posixPermissions: 0o755])
+            try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: false)
+            // Writable by everyone, for the run as uid 1000.
+            chmod(directory.path, 0o777)
         }
 
-        let native = try Harness.run([program, nativeDirectory.path], timeout: 60)
+        let native = try Harness.run(nativePrefix + [program, nativeDirectory.path], timeout: 60)
         XCTAssertEqual(native.status, 0, "native run failed: \(native.standardError)", file: file, line: line)
         XCTAssertEqual(native.standardError, "", file: file, line: line)
         let emulated = try Harness.run([Harness.remainroot, "--unshare"] + options + ["--", program, emulatedDirectory.path], timeout: 60)

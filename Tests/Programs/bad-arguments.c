@@ -412,13 +412,15 @@ static void stat_cases(int directory_fd)
      * an owner for, and one it records a device for. */
     int bare = open_or_fail(in_directory("bare"), O_RDONLY);
     int file_fd = open_or_fail(file, O_RDONLY);
-    int device = open_or_fail(in_directory("m-at"), O_RDONLY | O_PATH);
+    /* Without CAP_MKNOD there is no m-at, and its cases fail alike. */
+    int device = open(in_directory("m-at"), O_RDONLY | O_PATH);
     stat_cases_on("bare", bare);
     stat_cases_on("file", file_fd);
     stat_cases_on("m-at", device);
     close(bare);
     close(file_fd);
-    close(device);
+    if (device >= 0)
+        close(device);
 }
 
 static void attribute_cases(int file_fd, int path_fd)
@@ -507,8 +509,9 @@ static void attribute_cases(int file_fd, int path_fd)
     VALUE_CASE("flistxattr fd buffer=2-bytes-mapped", syscall(SYS_flistxattr, (long)file_fd, partly_mapped(2), 64L));
 }
 
-/* Calls that create files, made once as root and once with the filesystem
- * ids of another user, whose new files remainroot records. */
+/* Calls that create files, made once with filesystem ids 0 and once with
+ * 1000, whose new files remainroot records. Without CAP_SETUID the
+ * setfsuid and setfsgid calls change nothing. */
 static void creation_cases(int directory_fd, const char *as, long fsuid)
 {
     char label[256];
@@ -638,10 +641,12 @@ int main(int argc, char **argv)
     prepare_files();
 
     /* Two supplementary groups, so that getgroups has something to copy
-     * and a size of 1 is too small. */
+     * and a size of 1 is too small. Without CAP_SETGID this fails, and the
+     * program goes on with the groups it has. */
     gid_t groups[2] = {1, 2};
-    if (syscall(SYS_setgroups, 2L, groups) != 0)
-        fail("cannot set the groups [1 2]");
+    errno = 0;
+    long result = syscall(SYS_setgroups, 2L, groups);
+    print_result("setgroups 2 [1 2] for every case", result, errno, SHOW_RESULT, "");
 
     int directory_fd = open_or_fail(directory, O_RDONLY | O_DIRECTORY);
     int file_fd = open_or_fail(in_directory("file"), O_RDONLY);
@@ -653,8 +658,8 @@ int main(int argc, char **argv)
     mknod_cases(directory_fd, file_fd);
     stat_cases(directory_fd);
     attribute_cases(file_fd, path_fd);
-    creation_cases(directory_fd, "root", 0L);
-    creation_cases(directory_fd, "user", 1000L);
+    creation_cases(directory_fd, "fsid-0", 0L);
+    creation_cases(directory_fd, "fsid-1000", 1000L);
     credential_cases();
     other_cases();
     return 0;
