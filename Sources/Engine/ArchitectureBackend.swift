@@ -256,6 +256,14 @@ public enum OpenFlags {
     public static let temporaryFile: UInt32 = 0o20000000 // __O_TMPFILE
     /// The flags with which an open can create a file.
     public static let creating: UInt32 = create | temporaryFile
+    /// `O_ACCMODE` and its values `O_RDONLY` and `O_WRONLY`; any other
+    /// value opens for reading and writing.
+    public static let accessModeMask: UInt32 = 0o3
+    public static let readOnly: UInt32 = 0o0
+    public static let writeOnly: UInt32 = 0o1
+    public static let truncate: UInt32 = 0o1000         // O_TRUNC
+    public static let noAccessTime: UInt32 = 0o1000000  // O_NOATIME
+    public static let path: UInt32 = 0o10000000         // O_PATH
 }
 
 /// A test of a call's first argument in the seccomp filter.
