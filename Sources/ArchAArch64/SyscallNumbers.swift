@@ -49,6 +49,8 @@ enum AArch64SyscallNumbers {
         (36, SyscallEntry(.symlinkat)),
         (56, SyscallEntry(.openat)),
         (437, SyscallEntry(.openat2)),
+        (48, SyscallEntry(.faccessat)),
+        (439, SyscallEntry(.faccessat2)),
     ]
 
     /// `AUDIT_ARCH_AARCH64` from <linux/audit.h>: EM_AARCH64 (183) with the
