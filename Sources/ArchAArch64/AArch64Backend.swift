@@ -54,6 +54,10 @@ public struct AArch64Backend: ArchitectureBackend {
     /// The AAPCS64 has no red zone: nothing below sp is in use.
     public var redZoneSize: Int { 0 }
 
+    public func parkedRegisters(_ registers: AArch64Registers) -> AArch64Registers? {
+        AArch64Park.parked(registers)
+    }
+
     public func instructionPointer(of registers: AArch64Registers) -> UInt64 {
         registers.pc
     }

@@ -53,6 +53,10 @@ public struct PPC64LEBackend: ArchitectureBackend {
     /// The ELFv2 ABI's 288-byte protected zone below r1.
     public var redZoneSize: Int { 288 }
 
+    public func parkedRegisters(_ registers: PPC64LERegisters) -> PPC64LERegisters? {
+        PPC64LEPark.parked(registers)
+    }
+
     public func instructionPointer(of registers: PPC64LERegisters) -> UInt64 {
         registers.nip
     }

@@ -102,6 +102,10 @@ public struct X86_64Backend: ArchitectureBackend {
     /// The System V x86_64 ABI's 128-byte red zone; i386 has none.
     public var redZoneSize: Int { 128 }
 
+    public func parkedRegisters(_ registers: X86_64Registers) -> X86_64Registers? {
+        registers.parked()
+    }
+
     public func instructionPointer(of registers: X86_64Registers) -> UInt64 {
         registers.rip
     }

@@ -1,3 +1,4 @@
+import CShims
 import Engine
 import Glibc
 
@@ -34,6 +35,11 @@ struct RunCommand {
                                 fakeroot's -s and -i). Without it such records
                                 last only for the run. An empty file is taken
                                 as a new state file; --ownership=off rejects it.
+          --workers N           Trace with N threads, each owning a share of
+                                the processes; a new process goes to the
+                                least loaded one. Default: the number of
+                                CPUs remainroot may run on, as nproc counts
+                                them. 1 to 1024.
           -v, --verbose         Log more to standard error; twice logs every
                                 answered system call.
           --trace               Print one line per system call remainroot
@@ -70,6 +76,8 @@ struct RunCommand {
     var verbosity = 0
     var ownership = OwnershipMode.xattr
     var statePath: String?
+    /// nil for the default, one per CPU remainroot may run on.
+    var workerCount: Int?
     var trace = false
     var debug = false
     var logFile: String?
@@ -108,6 +116,12 @@ struct RunCommand {
                 statePath = arguments[index]
             case _ where argument.hasPrefix("--state="):
                 statePath = String(argument.dropFirst("--state=".count))
+            case "--workers":
+                index += 1
+                guard index < arguments.count else { throw UsageError(message: "--workers needs a value, a number from 1 to \(Self.maximumWorkerCount)") }
+                workerCount = try Self.parseWorkerCount(arguments[index])
+            case _ where argument.hasPrefix("--workers="):
+                workerCount = try Self.parseWorkerCount(String(argument.dropFirst("--workers=".count)))
             case "-v", "--verbose":
                 verbosity += 1
             case "-vv":
@@ -156,6 +170,26 @@ struct RunCommand {
             throw UsageError(message: "invalid --ownership '\(text)': expected xattr, state or off")
         }
         return mode
+    }
+
+    static var maximumWorkerCount: Int { Tracer<HostBackend>.maximumWorkerCount }
+
+    static func parseWorkerCount(_ text: String) throws(UsageError) -> Int {
+        guard let count = Int(text), count >= 1, count <= maximumWorkerCount else {
+            throw UsageError(message: "invalid --workers '\(text)': expected a number from 1 to \(maximumWorkerCount)")
+        }
+        return count
+    }
+
+    /// One worker per CPU that remainroot may run on, within the accepted
+    /// range. A CPU set (taskset, a container's cpuset) can leave fewer
+    /// than the online CPUs.
+    static var defaultWorkerCount: Int {
+        var count = Int(shim_available_cpu_count())
+        if count <= 0 {
+            count = sysconf(Int32(_SC_NPROCESSORS_ONLN))
+        }
+        return min(max(count, 1), maximumWorkerCount)
     }
 
     static func parseIdentity(_ text: String) throws(UsageError) -> (uid: UInt32, gid: UInt32) {
@@ -231,7 +265,7 @@ struct RunCommand {
             store = OwnershipStore(mode: ownership, stateStore: stateStore, logger: logger)
         }
         let handlers = SyscallHandlers(userMapping: userMapping, groupMapping: groupMapping, logger: logger, lastCapability: UserNamespace.lastCapability(), ownership: store)
-        let tracer = Tracer(backend: HostBackend(), handlers: handlers, logger: logger)
+        let tracer = Tracer(backend: HostBackend(), handlers: handlers, logger: logger, workerCount: workerCount ?? Self.defaultWorkerCount)
         if trace {
             tracer.traceSink = TraceWriter(output: diagnostics)
         }

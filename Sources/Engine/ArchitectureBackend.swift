@@ -96,6 +96,19 @@ public protocol ArchitectureBackend: Sendable {
     /// engine writes into a stopped tracee's stack only below them.
     var redZoneSize: Int { get }
 
+    /// A copy of the registers of a thread stopped on its way back from a
+    /// system call, changed so that once resumed the thread enters a call
+    /// that takes no memory argument and returns only for a signal it has
+    /// not blocked: pause, or ppoll with no descriptors and no timeout on
+    /// an ABI without pause. The engine blocks every signal first, so the
+    /// thread stays in that call while it is handed to another worker, and
+    /// writes the original registers back at its next stop. The kernel
+    /// then restarts nothing, because the original result register holds
+    /// no restart code. nil when the thread did not stop in a system call
+    /// or its ABI has no such call. Call at the first stop of a new child,
+    /// a `PTRACE_EVENT_STOP` after fork, vfork or clone returned 0 in it.
+    func parkedRegisters(_ registers: Registers) -> Registers?
+
     /// The program counter, for crash reports and invariant messages.
     func instructionPointer(of registers: Registers) -> UInt64
 

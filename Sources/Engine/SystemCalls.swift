@@ -13,6 +13,10 @@ enum SystemCalls {
     static let ptraceSetRegisterSet: Int32 = 0x4205
     static let ptraceSeize: Int32 = 0x4206
     static let ptraceListen: Int32 = 0x4208
+    static let ptraceDetach: Int32 = 17
+    static let ptraceInterrupt: Int32 = 0x4207
+    static let ptraceGetSignalMask: Int32 = 0x420a
+    static let ptraceSetSignalMask: Int32 = 0x420b
 
     /// `NT_PRSTATUS` from <elf.h>: the general registers.
     static let registerSetGeneral: Int32 = 1

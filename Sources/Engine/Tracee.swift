@@ -1,8 +1,13 @@
 import Glibc
+import Synchronization
 
-/// What the tracer keeps about one traced thread. Owned by one worker:
-/// only the worker that attached the thread may read or change it.
-final class Tracee<Backend: ArchitectureBackend> {
+/// What the tracer keeps about one traced thread. Owned by one worker at a
+/// time: only the worker whose thread the tracee is attached to reads or
+/// changes its fields, except ``owner`` and ``sharedCredentials``, which
+/// any worker may read. A hand-over passes the whole object to the target
+/// worker through its mailbox, which orders the source's last writes
+/// before the target's first reads.
+final class Tracee<Backend: ArchitectureBackend>: @unchecked Sendable {
     /// What must happen at the thread's next syscall-exit stop.
     enum PendingExit {
         /// Put the program's own arguments back after the kernel ran the
@@ -16,8 +21,33 @@ final class Tracee<Backend: ArchitectureBackend> {
         case finish(ExitTask, entry: Backend.Registers?)
     }
 
+    /// The stage of a new thread between its creation and its first resume.
+    enum Phase {
+        /// The creator's fork, vfork or clone event made this state; the
+        /// thread's own first stop has not been reported yet.
+        case awaitingFirstStop
+        /// The thread's first stop came before its creator's event, which
+        /// brings its credentials; the stop's wait status waits here and
+        /// the thread stays stopped.
+        case awaitingCreatorEvent(firstStop: Int32)
+        /// Handed over from another worker, parked in a signal wait with
+        /// every signal blocked. Its next stop restores these.
+        case arriving(registers: Backend.Registers, signalMask: UInt64)
+        /// Attached and running under its owner.
+        case running
+    }
+
     let pid: ProcessID
-    var credentials: Credentials
+    /// The thread group (process) the thread belongs to: the pid of its
+    /// leader.
+    var threadGroup: ProcessID
+    var credentials: Credentials {
+        didSet {
+            if credentials != oldValue {
+                sharedCredentials.withLock { $0 = credentials }
+            }
+        }
+    }
     var pendingExit: PendingExit?
     /// Whether the thread installed a seccomp filter of its own (inherited
     /// by children and kept across execve, as filters are).
@@ -25,11 +55,45 @@ final class Tracee<Backend: ArchitectureBackend> {
     /// The trace record of a call the kernel is running, completed at its
     /// exit stop. Set only while a trace sink is installed.
     var pendingTrace: PendingTrace?
+    var phase: Phase
+    /// The index of the worker that owns the tracee. Changed only by the
+    /// owner, when it hands the tracee over.
+    let owner: Atomic<Int>
+    /// A copy of ``credentials`` for other workers (capget(2) of another
+    /// thread); nil until the creator's event has given the thread its
+    /// credentials.
+    let sharedCredentials: Mutex<Credentials?>
 
-    init(pid: ProcessID, credentials: Credentials, hasOwnFilter: Bool = false) {
+    init(pid: ProcessID, threadGroup: ProcessID, credentials: Credentials, hasOwnFilter: Bool = false, phase: Phase, owner: Int) {
         self.pid = pid
+        self.threadGroup = threadGroup
         self.credentials = credentials
         self.hasOwnFilter = hasOwnFilter
+        self.phase = phase
+        self.owner = Atomic(owner)
+        self.sharedCredentials = Mutex(credentials)
+    }
+
+    /// Creates the state of a thread whose first stop came before its
+    /// creator's event. Its credentials are unknown until the event, so
+    /// other workers see none.
+    init(earlyStop status: Int32, pid: ProcessID, owner: Int) {
+        self.pid = pid
+        self.threadGroup = pid
+        self.credentials = .loggedIn(uid: 65534, gid: 65534, groups: [], lastCapability: 0)
+        self.hasOwnFilter = false
+        self.phase = .awaitingCreatorEvent(firstStop: status)
+        self.owner = Atomic(owner)
+        self.sharedCredentials = Mutex(nil)
+    }
+
+    /// Gives a thread created before its creator's event the creator's
+    /// credentials and filter state, and its thread group.
+    func adopt(credentials: Credentials, hasOwnFilter: Bool, threadGroup: ProcessID) {
+        self.threadGroup = threadGroup
+        self.hasOwnFilter = hasOwnFilter
+        self.credentials = credentials
+        sharedCredentials.withLock { $0 = credentials }
     }
 }
 

@@ -16,14 +16,18 @@ public struct TraceOutcome: Sendable {
     }
 }
 
-/// Traces one command and all its descendants on the calling thread.
+/// Traces one command and all its descendants with a pool of worker
+/// threads (``WorkerPool``), each owning a shard of the tracees.
 ///
 /// Linux ties a tracee to the thread that attached it: every ptrace request
 /// for it must come from that thread, and children created by fork, vfork
-/// and clone are attached to the same thread. So ``run(_:onStart:)`` must be
-/// called on the thread that is to own the tracees, and it returns only
-/// when the last of them is gone.
-public final class Tracer<Backend: ArchitectureBackend> {
+/// and clone are attached to the same thread. So every stop handler below
+/// runs on the worker that owns the tracee and takes that worker as a
+/// parameter. The tracer's own fields are shared by all workers: set
+/// ``traceSink`` and ``debugObserver`` before ``run(_:onStart:)``, which
+/// only reads them, and give it sinks that accept calls from several
+/// threads at once.
+public final class Tracer<Backend: ArchitectureBackend>: @unchecked Sendable {
     // Options and events from <linux/ptrace.h>.
     static var options: UInt {
         let traceSysGood: UInt = 0x1, traceFork: UInt = 0x2, traceVFork: UInt = 0x4
@@ -49,57 +53,39 @@ public final class Tracer<Backend: ArchitectureBackend> {
     public var traceSink: (any TraceSink)?
     /// Hooks for `remainroot --debug`; nil when debug mode is off.
     public var debugObserver: (any DebugObserver)?
+    /// The number of worker threads ``run(_:onStart:)`` starts.
+    public let workerCount: Int
 
-    /// The tracees this worker owns, by thread id.
-    private var tracees: [ProcessID: Tracee<Backend>] = [:]
-    /// Stops of new threads that arrived before their parent's fork, vfork
-    /// or clone event: the thread stays stopped until its state exists.
-    private var earlyStops: [ProcessID: Int32] = [:]
-    private var rootPid = ProcessID(0)
-    private var rootStatus: Int32?
-    private var reportFd: Int32 = -1
-    private var launchFailure: LaunchFailure?
+    /// The largest accepted `workerCount`.
+    public static var maximumWorkerCount: Int { WorkerPool<Backend>.maximumWorkerCount }
 
-    public init(backend: Backend, handlers: SyscallHandlers, logger: Logger) {
+    public init(backend: Backend, handlers: SyscallHandlers, logger: Logger, workerCount: Int = 1) {
+        precondition(workerCount >= 1 && workerCount <= Self.maximumWorkerCount, "worker count \(workerCount) outside 1...\(Self.maximumWorkerCount)")
         self.backend = backend
         self.handlers = handlers
         self.logger = logger
+        self.workerCount = workerCount
     }
 
     /// Starts the command under the seccomp filter, traces it and its
     /// descendants until the last of them exits, and returns how the
     /// command itself ended. `onStart` receives the command's pid as soon
-    /// as it is attached.
+    /// as it is attached. It runs on worker 0's thread while the caller
+    /// waits in this method.
     public func run(_ request: LaunchRequest, onStart: (ProcessID) -> Void) throws(TraceError) -> TraceOutcome {
-        let pid = try launch(request)
-        onStart(pid)
-
-        while true {
-            switch SystemCalls.waitForAnyChild(options: Self.waitOptions) {
-            case .success(let (pid, status)):
-                dispatch(pid, status)
-            case .failure(.noChildProcesses):
-                return finish()
-            case .failure(let errno):
-                throw TraceError("waitpid", pid: ProcessID(-1), errno: errno)
-            }
+        let pool = WorkerPool(tracer: self, workerCount: workerCount)
+        return try withoutActuallyEscaping(onStart) { (onStart) throws(TraceError) -> TraceOutcome in
+            try pool.run(request, onStart: UncheckedCallback(onStart))
         }
-    }
-
-    private func finish() -> TraceOutcome {
-        if reportFd >= 0 {
-            launchFailure = launchFailure ?? readLaunchReport(from: reportFd)
-            close(reportFd)
-            reportFd = -1
-        }
-        return TraceOutcome(waitStatus: rootStatus ?? (125 << 8), launchFailure: launchFailure)
     }
 
     // MARK: - Launch
 
     /// Forks the child, attaches it with PTRACE_SEIZE before it does
     /// anything, and lets it install the filter and execute the command.
-    private func launch(_ request: LaunchRequest) throws(TraceError) -> ProcessID {
+    /// Call on the worker's own thread, which becomes the command's parent
+    /// and tracer.
+    func launch(_ request: LaunchRequest, in worker: Worker<Backend>) throws(TraceError) -> ProcessID {
         let filter = SeccompFilter(abis: backend.abis.map { $0.filtered(handlers.answers) })
         let path = request.environment.first { $0.hasPrefix("PATH=") }.map { String($0.dropFirst(5)) }
         let candidates = CStringArray(executableCandidates(for: request.arguments[0], path: path))
@@ -159,9 +145,8 @@ public final class Tracer<Backend: ArchitectureBackend> {
             throw TraceError("PTRACE_SEIZE", pid: pid, errno: errno)
         }
 
-        rootPid = pid
-        reportFd = report.readEnd
-        tracees[pid] = Tracee(pid: pid, credentials: request.credentials)
+        worker.root = Worker.RootCommand(pid: pid, reportFd: report.readEnd)
+        worker.adopt(Tracee(pid: pid, threadGroup: pid, credentials: request.credentials, phase: .running, owner: worker.index))
         var go: UInt8 = 1
         _ = write(start.writeEnd, &go, 1)
         return pid
@@ -169,36 +154,67 @@ public final class Tracer<Backend: ArchitectureBackend> {
 
     // MARK: - Stops
 
-    private func dispatch(_ pid: ProcessID, _ status: Int32) {
+    /// Handles one waitpid report of a tracee of `worker`.
+    func dispatch(_ pid: ProcessID, _ status: Int32, in worker: Worker<Backend>) {
         // The low seven bits are 0 for an exit, 0x7f for a stop, and the
-        // killing signal otherwise (WIFEXITED, WIFSTOPPED, WIFSIGNALED).
+        // killing signal otherwise (WIFEXITED, WIFSIGNALED, WIFSTOPPED).
         let low = status & 0x7f
         if low != 0x7f {
-            tracees[pid] = nil
-            earlyStops[pid] = nil
-            if pid == rootPid {
-                rootStatus = status
+            worker.forget(pid)
+            if pid == worker.root?.pid {
+                worker.root?.status = status
             }
             return
         }
 
-        guard let tracee = tracees[pid] else {
-            // A new thread's first stop can arrive before its parent's fork
-            // event; it waits, stopped, until the event has created its
-            // state.
-            earlyStops[pid] = status
+        let event = (status >> 16) & 0xff
+        guard let tracee = worker.shard[pid] else {
+            if event == Self.eventExec {
+                // The old leader exited before another thread called
+                // execve, and that thread now has the leader's id.
+                handleExecOfUnknownLeader(pid, in: worker)
+                return
+            }
+            // A new thread's first stop can arrive before its creator's
+            // fork, vfork or clone event. It stays stopped until the event
+            // has given it credentials.
+            // NOTE: a creator killed by SIGKILL inside fork reports no event
+            // (ptrace_stop skips the stop when a fatal signal is pending),
+            // and then this thread stays stopped until it is killed.
+            worker.adopt(Tracee(earlyStop: status, pid: pid, owner: worker.index))
             return
         }
 
+        switch tracee.phase {
+        case .running:
+            break
+        case .awaitingFirstStop:
+            tracee.phase = .running
+            if isFirstStopOfNewChild(status), placeNewProcess(tracee, from: worker) {
+                return
+            }
+        case .awaitingCreatorEvent:
+            // The thread stays stopped until it is resumed, so waitpid
+            // cannot report it again before the creator's event.
+            preconditionFailure("pid \(pid) reported twice before its creator's event, status \(String(status, radix: 16))")
+        case .arriving(let registers, let signalMask):
+            completeArrival(tracee, registers: registers, signalMask: signalMask)
+        }
+        handleStop(tracee, status, in: worker)
+    }
+
+    /// Handles a stop of an attached tracee whose state is complete.
+    private func handleStop(_ tracee: Tracee<Backend>, _ status: Int32, in worker: Worker<Backend>) {
+        let pid = tracee.pid
         let signal = (status >> 8) & 0xff
         let event = (status >> 16) & 0xff
         switch event {
         case Self.eventSeccomp:
-            handleSeccompStop(tracee)
+            handleSeccompStop(tracee, in: worker)
         case Self.eventFork, Self.eventVFork, Self.eventClone:
-            handleNewChild(of: tracee)
+            handleNewChild(of: tracee, event: event, in: worker)
         case Self.eventExec:
-            handleExec(tracee)
+            handleExec(tracee, in: worker)
         case Self.eventStop:
             handleEventStop(tracee, signal: signal)
         case 0 where signal == SIGTRAP | 0x80:
@@ -228,17 +244,22 @@ public final class Tracer<Backend: ArchitectureBackend> {
     /// The parent's fork, vfork or clone event names the new thread, which
     /// starts with a copy of its creator's credentials: the kernel's
     /// copy_creds for processes and threads alike.
-    private func handleNewChild(of parent: Tracee<Backend>) {
+    private func handleNewChild(of parent: Tracee<Backend>, event: Int32, in worker: Worker<Backend>) {
         var message: UInt = 0
         let result = withUnsafeMutablePointer(to: &message) {
             SystemCalls.ptrace(SystemCalls.ptraceGetEventMessage, parent.pid, data: UInt(bitPattern: $0))
         }
         if case .success = result {
             let child = ProcessID(pid_t(truncatingIfNeeded: message))
-            tracees[child] = Tracee(pid: child, credentials: parent.credentials, hasOwnFilter: parent.hasOwnFilter)
+            let threadGroup = Self.threadGroup(ofChild: child, createdBy: parent, event: event)
             handlers.ownership?.checkMountNamespace(of: child)
-            if let status = earlyStops.removeValue(forKey: child) {
-                dispatch(child, status)
+
+            if let early = worker.shard[child], case .awaitingCreatorEvent(let status) = early.phase {
+                early.adopt(credentials: parent.credentials, hasOwnFilter: parent.hasOwnFilter, threadGroup: threadGroup)
+                early.phase = .awaitingFirstStop
+                dispatch(child, status, in: worker)
+            } else {
+                worker.adopt(Tracee(pid: child, threadGroup: threadGroup, credentials: parent.credentials, hasOwnFilter: parent.hasOwnFilter, phase: .awaitingFirstStop, owner: worker.index))
             }
         }
         // A clone whose arguments remainroot rewrote, or whose trace record
@@ -247,22 +268,34 @@ public final class Tracer<Backend: ArchitectureBackend> {
         resume(parent.pid, request: exitStopOwed ? SystemCalls.ptraceSyscall : SystemCalls.ptraceContinue)
     }
 
+    /// Returns the thread group of a new thread: its own for fork and
+    /// vfork, and for clone its creator's when the two share one. tgkill(2)
+    /// with signal 0 finds that out without reading clone's flags.
+    private static func threadGroup(ofChild child: ProcessID, createdBy parent: Tracee<Backend>, event: Int32) -> ProcessID {
+        guard event == eventClone else { return child }
+        return shim_tgkill(parent.threadGroup.rawValue, child.rawValue, 0) == 0 ? parent.threadGroup : child
+    }
+
     /// After execve the thread that called it has the thread-group leader's
     /// id. When it was another thread, the event message holds its former
     /// id: its credentials move to the leader's id, and the old leader's
     /// are dropped, since the kernel reports no exit for it (ptrace(2),
     /// "execve(2) under ptrace").
-    private func handleExec(_ tracee: Tracee<Backend>) {
+    private func handleExec(_ tracee: Tracee<Backend>, in worker: Worker<Backend>) {
         var former: UInt = 0
         let result = withUnsafeMutablePointer(to: &former) {
             SystemCalls.ptrace(SystemCalls.ptraceGetEventMessage, tracee.pid, data: UInt(bitPattern: $0))
         }
-        var execing = tracee
+        let execing = tracee
         if case .success = result {
             let formerPid = ProcessID(pid_t(truncatingIfNeeded: former))
-            if formerPid != tracee.pid, let moved = tracees.removeValue(forKey: formerPid) {
-                execing = Tracee(pid: tracee.pid, credentials: moved.credentials, hasOwnFilter: moved.hasOwnFilter)
-                tracees[tracee.pid] = execing
+            // Every thread of a process is on the worker of its first
+            // thread, so the execing thread's state is in this shard. The
+            // leader's state object stays, with the execing thread's state.
+            if formerPid != tracee.pid, let moved = worker.forget(formerPid) {
+                execing.credentials = moved.credentials
+                execing.hasOwnFilter = moved.hasOwnFilter
+                execing.pendingTrace = nil
             }
         }
         let setIDs = OwnershipStore.setIDs(ofProgramRunBy: execing.pid, store: handlers.ownership)
@@ -271,11 +304,29 @@ public final class Tracer<Backend: ArchitectureBackend> {
         execing.pendingExit = nil
         rewriteAuxiliaryVector(of: execing, isSecure: isSecure)
 
-        if tracee.pid == rootPid && reportFd >= 0 {
+        if tracee.pid == worker.root?.pid, let reportFd = worker.root?.reportFd, reportFd >= 0 {
             close(reportFd)
-            reportFd = -1
+            worker.root?.reportFd = -1
         }
         resume(tracee.pid)
+    }
+
+    /// Handles an execve event for an id this worker no longer tracks: the
+    /// thread group's leader exited earlier and its state is gone, and
+    /// another thread has taken its id. That thread's state moves to the id.
+    private func handleExecOfUnknownLeader(_ pid: ProcessID, in worker: Worker<Backend>) {
+        var former: UInt = 0
+        let result = withUnsafeMutablePointer(to: &former) {
+            SystemCalls.ptrace(SystemCalls.ptraceGetEventMessage, pid, data: UInt(bitPattern: $0))
+        }
+        guard case .success = result, let moved = worker.forget(ProcessID(pid_t(truncatingIfNeeded: former))) else {
+            logger.log(.warning, pid: pid, "execve event for an unknown thread, which keeps running without emulated credentials")
+            resume(pid)
+            return
+        }
+        let leader = Tracee<Backend>(pid: pid, threadGroup: pid, credentials: moved.credentials, hasOwnFilter: moved.hasOwnFilter, phase: .running, owner: worker.index)
+        worker.adopt(leader)
+        handleExec(leader, in: worker)
     }
 
     private func rewriteAuxiliaryVector(of tracee: Tracee<Backend>, isSecure: Bool) {
@@ -291,7 +342,7 @@ public final class Tracer<Backend: ArchitectureBackend> {
 
     // MARK: - System calls
 
-    private func handleSeccompStop(_ tracee: Tracee<Backend>) {
+    private func handleSeccompStop(_ tracee: Tracee<Backend>, in worker: Worker<Backend>) {
         let pid = tracee.pid
         guard let registers = readRegisters(pid) else { return }
 
@@ -318,8 +369,9 @@ public final class Tracer<Backend: ArchitectureBackend> {
 
         let arguments = (0..<6).map { backend.argument($0, of: registers) }
         let abi = backend.abis[abiIndex]
+        let table = worker.table
         let action = handlers.handle(entry, arguments: arguments, credentials: &tracee.credentials, memory: ProcessMemory(pid: pid), pid: pid, statLayout: abi.statLayout) { other in
-            self.tracees[other]?.credentials
+            table.lookup(other)?.sharedCredentials.withLock { $0 }
         }
         logger.log(.debug, pid: pid, "\(entry.syscall.rawValue)(\(arguments.map { String($0, radix: 16) }.joined(separator: ", "))) -> \(action)")
         if let traceSink {
@@ -427,7 +479,7 @@ public final class Tracer<Backend: ArchitectureBackend> {
     // MARK: - ptrace requests
 
     /// Reads the general registers, or nil when the thread vanished.
-    private func readRegisters(_ pid: ProcessID) -> Backend.Registers? {
+    func readRegisters(_ pid: ProcessID) -> Backend.Registers? {
         withUnsafeTemporaryAllocation(byteCount: backend.registerSetSize, alignment: 16) { raw -> Backend.Registers? in
             raw.initializeMemory(as: UInt8.self, repeating: 0)
             var vector = iovec(iov_base: raw.baseAddress, iov_len: raw.count)
@@ -447,10 +499,11 @@ public final class Tracer<Backend: ArchitectureBackend> {
     }
 
     /// Writes the registers a syscall stop changes, which lead the register
-    /// set; false when the thread vanished. Call only at a syscall stop.
-    private func writeRegisters(_ registers: Backend.Registers, _ pid: ProcessID) -> Bool {
+    /// set; false when the thread vanished. Call only at a syscall stop,
+    /// unless `whole` asks for the whole set.
+    func writeRegisters(_ registers: Backend.Registers, _ pid: ProcessID, whole: Bool = false) -> Bool {
         var bytes = backend.encodeRegisters(registers)
-        let count = min(bytes.count, backend.syscallRegisterByteCount(of: registers))
+        let count = whole ? bytes.count : min(bytes.count, backend.syscallRegisterByteCount(of: registers))
         return bytes.withUnsafeMutableBytes { raw in
             var vector = iovec(iov_base: raw.baseAddress, iov_len: count)
             let result = withUnsafeMutablePointer(to: &vector) {
@@ -464,7 +517,7 @@ public final class Tracer<Backend: ArchitectureBackend> {
         }
     }
 
-    private func resume(_ pid: ProcessID, signal: Int32 = 0, request: Int32 = SystemCalls.ptraceContinue) {
+    func resume(_ pid: ProcessID, signal: Int32 = 0, request: Int32 = SystemCalls.ptraceContinue) {
         if case .failure(let errno) = SystemCalls.ptrace(request, pid, data: UInt(signal)) {
             logFailure(TraceError(request == SystemCalls.ptraceContinue ? "PTRACE_CONT" : "PTRACE_SYSCALL", pid: pid, errno: errno))
         }
@@ -479,7 +532,7 @@ public final class Tracer<Backend: ArchitectureBackend> {
     /// A thread that vanished mid-request (killed by SIGKILL, or its whole
     /// group by execve or exit_group) is normal: ESRCH is quiet and its exit
     /// arrives through waitpid. Anything else is logged.
-    private func logFailure(_ error: TraceError) {
+    func logFailure(_ error: TraceError) {
         if error.errno == .noSuchProcess {
             logger.log(.debug, pid: error.pid, "\(error)")
         } else {

@@ -236,6 +236,53 @@ final class X86_64BackendTests: XCTestCase {
         XCTAssertEqual(backend.cancelledResultStop, .entry)
     }
 
+    // MARK: - Parking
+
+    /// The image of a fork child's first stop, rewritten so that the
+    /// kernel's restart sends it into pause: only orig_rax and rax change.
+    func testParkedRegistersRestartIntoPause() throws {
+        let cases: [(cs: UInt64, forkNumber: UInt64, pauseNumber: UInt64)] = [
+            (X86_64Registers.userCodeSegment64, 57, 34),
+            (X86_64Registers.userCodeSegment64, 57 | 0x4000_0000, 34 | 0x4000_0000),
+            (X86_64Registers.userCodeSegment32, 2, 29),
+        ]
+        for (cs, forkNumber, pauseNumber) in cases {
+            var registers = distinctRegisters()
+            registers.cs = cs
+            registers.orig_rax = forkNumber
+            registers.rax = 0
+            var expected = registers
+            expected.orig_rax = pauseNumber
+            expected.rax = UInt64(bitPattern: -513)
+
+            let parked = try XCTUnwrap(backend.parkedRegisters(registers), "cs \(cs), orig_rax \(forkNumber)")
+            XCTAssertEqual(parked, expected, "cs \(cs), orig_rax \(forkNumber)")
+        }
+    }
+
+    func testParkedRegistersNeedASystemCallStop() {
+        var registers = distinctRegisters()
+        registers.cs = X86_64Registers.userCodeSegment64
+        registers.orig_rax = UInt64.max
+        XCTAssertNil(backend.parkedRegisters(registers), "a stop outside a system call has no syscall instruction before rip")
+
+        registers.orig_rax = 57
+        registers.cs = 0x2b
+        XCTAssertNil(backend.parkedRegisters(registers), "an unknown code segment")
+    }
+
+    func testPauseNumbersMatchUnistdHeaders() throws {
+        let native = try defines(inHeader: "/usr/include/x86_64-linux-gnu/asm/unistd_64.h")
+        let compat = try defines(inHeader: "/usr/include/x86_64-linux-gnu/asm/unistd_32.h")
+        var registers = distinctRegisters()
+        registers.orig_rax = 57
+
+        registers.cs = X86_64Registers.userCodeSegment64
+        XCTAssertEqual(backend.parkedRegisters(registers).map { String($0.orig_rax) }, native["__NR_pause"])
+        registers.cs = X86_64Registers.userCodeSegment32
+        XCTAssertEqual(backend.parkedRegisters(registers).map { String($0.orig_rax) }, compat["__NR_pause"])
+    }
+
     func testPointersAndName() {
         let registers = distinctRegisters()
         XCTAssertEqual(backend.instructionPointer(of: registers), registers.rip)

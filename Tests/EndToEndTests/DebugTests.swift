@@ -259,12 +259,13 @@ final class DebugTests: XCTestCase {
         XCTAssertEqual(pids.count, 2, "pid line: \(output.standardOutput)")
         XCTAssertFalse(output.standardOutput.contains("survived"))
 
-        XCTAssertTrue(report.contains("remainroot: internal error: SIGSEGV (SEGV_MAPERR at address 0x8) in thread 'remainroot'"), report)
+        // The command stays on worker 0, which launched it.
+        XCTAssertTrue(report.contains("remainroot: internal error: SIGSEGV (SEGV_MAPERR at address 0x8) in thread 'rr-worker-0'"), report)
         if let pid = pids.first {
             XCTAssertTrue(report.contains("the thread was handling getresgid ("), report)
             XCTAssertTrue(report.contains(") of traced pid \(pid)\n"), report)
         }
-        let indices = lineIndices(of: ["FaultInjection.writeThroughInvalidPointer()", "DebugMonitor.willHandleSyscall", "Tracer.run", "RunCommand.run()"], in: report)
+        let indices = lineIndices(of: ["FaultInjection.writeThroughInvalidPointer()", "DebugMonitor.willHandleSyscall", "Tracer.dispatch", "Worker.run()"], in: report)
         XCTAssertEqual(indices, indices.sorted(), "frames out of order:\n\(report)")
         XCTAssertTrue(report.contains("#0  0x"), report)
         XCTAssertTrue(report.hasSuffix("remainroot: killing the traced processes and exiting with status 125\n"), report)
@@ -281,7 +282,7 @@ final class DebugTests: XCTestCase {
 
         XCTAssertEqual(output.status, 125, report)
         XCTAssertTrue(report.contains("this is probably a stack overflow"), report)
-        let indices = lineIndices(of: ["#0  0x", "FaultInjection.recurseWithoutEnd", "frames not shown", "FaultInjection.trigger", "RunCommand.run()"], in: report)
+        let indices = lineIndices(of: ["#0  0x", "FaultInjection.recurseWithoutEnd", "frames not shown", "FaultInjection.trigger", "Worker.run()"], in: report)
         XCTAssertEqual(indices, indices.sorted(), "frames out of order:\n\(report)")
     }
 

@@ -119,4 +119,92 @@ long shim_list_attributes(int fd, char *list, size_t size);
 // The flags of the tracee's descriptor, from /proc/PID/fdinfo/FD, or -errno.
 long shim_descriptor_flags(pid_t pid, int fd);
 
+// The worker pool's hand-over mailboxes (pool.c). A worker hands a stopped
+// tracee to another by detaching it and posting its pid. The target seizes
+// it from a signal handler, so that the post is not lost while the target
+// is blocked in waitpid(2) on tracees of its own.
+
+// One tracee on its way to another worker.
+struct shim_handover {
+    struct shim_handover *next;
+    pid_t pid;
+    // The sender's state of the tracee, passed through untouched.
+    void *context;
+    // 0 when the target seized the tracee, else the errno of PTRACE_SEIZE.
+    int seize_error;
+    // The tracee's slot in the guardian's list until the seize.
+    int guardian_slot;
+};
+
+// The pool's shared counters and the mailboxes of its workers.
+struct shim_pool;
+
+// Allocates a pool of `worker_count` mailboxes whose targets seize with
+// `seize_options`, and installs the wake-up signal's handler. NULL when
+// out of memory.
+struct shim_pool *shim_pool_create(int worker_count, unsigned long seize_options);
+void shim_pool_destroy(struct shim_pool *pool);
+
+// The pool's lifecycle state: SHIM_POOL_STARTING and so on.
+enum shim_pool_state {
+    SHIM_POOL_STARTING = 0,
+    SHIM_POOL_RUNNING = 1,
+    SHIM_POOL_DRAINING = 2,
+    SHIM_POOL_STOPPED = 3,
+};
+int shim_pool_state(struct shim_pool *pool);
+void shim_pool_set_state(struct shim_pool *pool, int state);
+
+// Binds the calling thread to mailbox `index`: records its thread id for
+// the wake-up signal and unblocks that signal in it. Every worker counts as
+// busy from the pool's creation until its first shim_pool_wait_for_work.
+void shim_pool_enter_worker(struct shim_pool *pool, int index);
+
+// Stops counting as busy a worker whose thread could not be started.
+void shim_pool_retire_unstarted_worker(struct shim_pool *pool, int index);
+
+// Forks the guardian, a process that kills every tracee in transit when
+// remainroot ends, even by SIGKILL. Returns 0 or -errno; without a
+// guardian no hand-over is possible.
+int shim_pool_start_guardian(struct shim_pool *pool);
+int shim_pool_has_guardian(struct shim_pool *pool);
+
+// The number of CPUs the calling thread may run on, as nproc(1) counts
+// them from sched_getaffinity(2), or -errno.
+int shim_available_cpu_count(void);
+
+// Ends and reaps the guardian once no tracee can be in transit.
+void shim_pool_stop_guardian(struct shim_pool *pool);
+
+// Forks a child that calls glibc's pause(3), which on x86_64 is the pause
+// system call, under the seccomp filters the caller runs under, with a 5 ms
+// timer. Returns 1 when the call waited until SIGALRM ended the child, 0
+// when it returned or a filter killed the child, -errno when the child
+// could not be made.
+int shim_probe_pause(void);
+
+// A node for shim_pool_hand_over, with `pid` listed in the guardian's page,
+// or NULL when there is no guardian, its page is full or memory is out.
+// Create it before detaching the tracee, so that after the detach only the
+// wake-up signal can fail.
+struct shim_handover *shim_handover_create(struct shim_pool *pool, pid_t pid, void *context);
+
+// Unlists and frees a node that will not be posted.
+void shim_handover_cancel(struct shim_pool *pool, struct shim_handover *node);
+
+// Posts a tracee, already detached by the caller, to worker `target` and
+// wakes it; the target frees the node. Returns 0, or -errno when the
+// signal could not be sent and the post waits for the target's next
+// wake-up.
+int shim_pool_hand_over(struct shim_pool *pool, int target, struct shim_handover *node);
+
+// Takes the list of tracees the calling worker seized since the last call,
+// or NULL. The caller frees each node with free(3).
+struct shim_handover *shim_pool_take_seized(struct shim_pool *pool, int index);
+
+// Called by worker `index` when waitpid(2) reported no tracees: sleeps
+// until another worker hands it one (returns 1) or until no worker has a
+// tracee and none is in transit (returns 0; the pool is then draining).
+int shim_pool_wait_for_work(struct shim_pool *pool, int index);
+
 #endif

@@ -175,10 +175,11 @@ public final class PIDTable<Entry: AnyObject>: @unchecked Sendable {
     }
 
     private func announce(_ index: Int, epoch: UInt64) {
-        announced[index].store(epoch, ordering: .sequentiallyConsistent)
-        // Loads from the table made after this point must not be ordered
-        // before the announcement, or a reclaimer could miss them.
-        atomicMemoryFence(ordering: .sequentiallyConsistent)
+        // An exchange rather than a store: loads from the table made after
+        // this point must not be ordered before the announcement, or a
+        // reclaimer could miss them, and a read-modify-write orders them
+        // without a separate fence.
+        _ = announced[index].exchange(epoch, ordering: .sequentiallyConsistent)
     }
 
     /// The newest epoch that every online reader has announced; an item
