@@ -60,6 +60,8 @@ enum PPC64LESyscallNumbers {
         (33, SyscallEntry(.access)),
         (298, SyscallEntry(.faccessat)),
         (439, SyscallEntry(.faccessat2)),
+        (11, SyscallEntry(.execve)),
+        (362, SyscallEntry(.execveat)),
     ]
 
     /// `AUDIT_ARCH_PPC64LE` from <linux/audit.h>: EM_PPC64 (21) with the

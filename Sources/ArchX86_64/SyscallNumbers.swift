@@ -59,6 +59,8 @@ enum X86_64SyscallNumbers {
         (21, SyscallEntry(.access)),
         (269, SyscallEntry(.faccessat)),
         (439, SyscallEntry(.faccessat2)),
+        (59, SyscallEntry(.execve)),
+        (322, SyscallEntry(.execveat)),
     ]
 
     /// `AUDIT_ARCH_X86_64` from <linux/audit.h>: EM_X86_64 (62) with the

@@ -14,8 +14,8 @@ struct RunCommand {
         credential system calls with the kernel's own rules, so that it can
         drop to other users and chown files to ids the namespace does not map.
         Once a process drops CAP_DAC_OVERRIDE this way, its opens, access
-        calls, and the paths of chown, mknod, mkdir and symlink are checked
-        against the lowered identity, and each of those calls stops.
+        calls, execve, and the paths of chown, mknod, mkdir and symlink are
+        checked against the lowered identity, and each of those calls stops.
 
         Options:
           --unshare             Create a user namespace that maps the caller to

@@ -343,7 +343,7 @@ public enum Syscall: String, Sendable, CaseIterable {
     case chroot, pivot_root, unshare, setns
     case seccomp, ptrace, clone, clone3
     case open, openat, openat2, creat, mkdir, mkdirat, symlink, symlinkat
-    case access, faccessat, faccessat2
+    case access, faccessat, faccessat2, execve, execveat
 
     /// The calls that only matter when ownership is recorded; with
     /// `--ownership=off` the filter leaves them to the kernel.
@@ -366,7 +366,7 @@ public enum Syscall: String, Sendable, CaseIterable {
     /// create a file.
     public var isPathPermissionCall: Bool {
         switch self {
-        case .open, .openat, .openat2, .creat, .access, .faccessat, .faccessat2:
+        case .open, .openat, .openat2, .creat, .access, .faccessat, .faccessat2, .execve, .execveat:
             return true
         default:
             return false
@@ -406,7 +406,7 @@ public enum Syscall: String, Sendable, CaseIterable {
             return "checked by the kernel's permission rules for an emulated identity without CAP_DAC_OVERRIDE; a file created under an emulated fsuid or fsgid other than 0 gets that owner recorded"
         case .mkdir, .mkdirat, .symlink, .symlinkat:
             return "checked by the kernel's permission rules for an emulated identity without CAP_DAC_OVERRIDE; a file created under an emulated fsuid or fsgid other than 0 gets that owner recorded"
-        case .access, .faccessat, .faccessat2:
+        case .access, .faccessat, .faccessat2, .execve, .execveat:
             return "stops only for an emulated identity that does not bypass permission checks, and is checked by the kernel's rules for it"
         }
     }

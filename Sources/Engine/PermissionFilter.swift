@@ -10,7 +10,7 @@ import CShims
 /// cannot look at credentials, and a filter can be neither changed nor
 /// removed, so the tracer makes the thread install this one at the moment
 /// its identity drops the bypass: at the seccomp stop of the setuid,
-/// setfsuid or capset call that drops it, which the tracer answers anyway.
+/// setfsuid or capset call that drops it, where the tracer stops anyway.
 /// There it rewrites the call into seccomp(SECCOMP_SET_MODE_FILTER, 0,
 /// prog) with the program written below the thread's stack pointer, and
 /// at the exit stop puts back the arguments and the result the emulated
@@ -23,8 +23,8 @@ enum PermissionFilter {
     /// `SECCOMP_SET_MODE_FILTER` from <linux/seccomp.h>.
     static let setModeFilter: UInt64 = 1
 
-    /// The classic-BPF program: every path permission call of every ABI
-    /// stops, whatever its flags; everything else is allowed. It returns
+    /// Builds the classic-BPF program: every path permission call of every
+    /// ABI stops, whatever its flags, and everything else is allowed. It returns
     /// the same mark as the first filter, so the tracer handles its stops
     /// as its own.
     static func instructions(abis: [SyscallABI]) -> [shim_bpf_instruction] {
@@ -33,8 +33,8 @@ enum PermissionFilter {
         return SeccompFilter(abis: permissionABIs, trappingEveryCallOf: unfiltered).instructions
     }
 
-    /// The bytes to write into the tracee and the address of the `struct
-    /// sock_fprog` among them. The program lies below `stackPointer` and
+    /// Lays out the bytes to write into the tracee, and returns them with
+    /// the address of the `struct sock_fprog` among them. The program lies below `stackPointer` and
     /// the ABI's red zone, 16-byte aligned, and the `sock_fprog` below it:
     /// a 16-bit length and a pointer of `wordSize` bytes, aligned to the
     /// pointer (`compat_sock_fprog` for a 32-bit task).

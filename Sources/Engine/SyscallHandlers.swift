@@ -70,11 +70,11 @@ public struct SyscallHandlers: Sendable {
     }
 
     /// Whether the seccomp filter must trap `syscall`.
-    /// The access calls stop only under the permission filter that a
+    /// The access and execute calls stop only under the permission filter that a
     /// thread gets when its identity stops bypassing permission checks.
     public func answers(_ syscall: Syscall) -> Bool {
         switch syscall {
-        case .access, .faccessat, .faccessat2:
+        case .access, .faccessat, .faccessat2, .execve, .execveat:
             return false
         default:
             return !syscall.isOwnershipCall || ownership != nil
@@ -176,7 +176,7 @@ public struct SyscallHandlers: Sendable {
                 ownership?.noteRootsMayDiffer()
                 return .passThrough
 
-            case .access, .faccessat, .faccessat2:
+            case .access, .faccessat, .faccessat2, .execve, .execveat:
                 try checkPathPermission(entry.syscall, arguments: arguments, credentials: credentials, memory: memory, pid: pid)
                 return .passThrough
 

@@ -1,8 +1,8 @@
 /*
  * Sets up files as root in the directory given as argument, then drops
  * privileges in several ways and prints, one line per call, whether each
- * open, access, chown, mknod, mkdir and symlink succeeded or which errno
- * it failed with. Run as real root and under remainroot, the two outputs
+ * open, access, execve, chown, mknod, mkdir and symlink succeeded or which
+ * errno it failed with. Run as real root and under remainroot, the two outputs
  * must be the same.
  *
  * Usage: permission-checks DIRECTORY
@@ -96,7 +96,26 @@ static void probe_opens(const char *prefix) {
     report(label, creat("closed/created", 0644), 1);
 }
 
+/* Runs `path` in a child and reports whether execve succeeded: the child
+ * exits with the errno of a failed execve, and the program itself exits
+ * with 0. */
+static void try_execute(const char *label, const char *path) {
+    pid_t child = fork();
+    if (child == 0) {
+        execl(path, path, (char *)NULL);
+        _exit(errno);
+    }
+    int status = 0;
+    waitpid(child, &status, 0);
+    int failure = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    printf("%s: %s\n", label, failure == 0 ? "ok" : failure < 0 ? "killed" : errno_name(failure));
+    fflush(stdout);
+}
+
 static void probe_other_calls(void) {
+    try_execute("execute public-tool", "./public-tool");
+    try_execute("execute secret-tool", "./secret-tool");
+    try_execute("execute private/tool", "private/tool");
     report("access secret real ids", access("secret", R_OK), 0);
     report("faccessat2 secret effective ids", syscall(SYS_faccessat2, AT_FDCWD, "secret", R_OK, AT_EACCESS), 0);
     report("faccessat2 private/inner effective ids", syscall(SYS_faccessat2, AT_FDCWD, "private/inner", F_OK, AT_EACCESS), 0);
@@ -152,6 +171,18 @@ int main(int argc, char **argv) {
     create_file("private/inner", 0644);
     make_directory("closed", 0555);
     make_directory("open", 0777);
+    static const char script[] = "#!/bin/sh\nexit 0\n";
+    const char *tools[] = {"public-tool", "secret-tool", "private/tool"};
+    const mode_t tool_modes[] = {0755, 0700, 0755};
+    for (int i = 0; i < 3; i++) {
+        create_file(tools[i], 0600);
+        int fd = open(tools[i], O_WRONLY);
+        if (fd < 0 || write(fd, script, sizeof script - 1) != (ssize_t)(sizeof script - 1) || fchmod(fd, tool_modes[i]) != 0) {
+            perror(tools[i]);
+            return 2;
+        }
+        close(fd);
+    }
     if (symlink("private/inner", "inner-link") != 0) {
         perror("symlink");
         return 2;

@@ -1,9 +1,9 @@
 /// The permission checks of path calls for an identity that does not
 /// bypass them: opens, access(2), and the creation of a name by mknod,
-/// mkdir, symlink or an open with O_CREAT. Each check returns a refusal
-/// where the kernel would refuse the emulated identity, and nil where the
-/// kernel's own answer to the namespace root is the same as to that
-/// identity, so that the call can go to the kernel.
+/// mkdir, symlink or an open with O_CREAT. Each check throws the error the
+/// kernel would give the emulated identity, and returns where the kernel's
+/// own result for the namespace root is the same as for that identity, so
+/// that the call can go to the kernel.
 ///
 /// Every error the walk finds that does not depend on the identity (ENOENT,
 /// ENOTDIR, ELOOP, EROFS) is left for the kernel to return, in its own
@@ -22,9 +22,10 @@ struct PathPermissions {
         PathWalk(paths: paths, store: store, credentials: identity)
     }
 
-    /// Runs a walk: its outcome, or nil when the kernel's answer stands
-    /// (an error that does not depend on the identity, or a path the
-    /// tracer cannot resolve like the tracee). A refused search throws.
+    /// Runs a walk and returns its outcome. Returns nil when the kernel's
+    /// result is final: an error that does not depend on the identity, or
+    /// a path the tracer cannot resolve like the tracee. A refused search
+    /// throws EACCES.
     private func walk(_ walker: PathWalk, directory: Int32, path: [UInt8], followLastLink: Bool, allowEmpty: Bool) throws(Errno) -> PathWalk.Outcome? {
         do {
             return try walker.walk(directory: directory, path: path, followLastLink: followLastLink, allowEmpty: allowEmpty)
@@ -51,7 +52,7 @@ struct PathPermissions {
 
     // MARK: - Creation
 
-    /// The checks before a new name is made (`filename_create`, then
+    /// Checks what the kernel checks before it makes a name (`filename_create`, then
     /// `may_create`): search permission on the way, then write and search
     /// permission on the directory that gets the name. A name that exists,
     /// or a read-only mount, is the kernel's to refuse (EEXIST, EROFS),
@@ -69,17 +70,17 @@ struct PathPermissions {
 
     // MARK: - open
 
-    /// Whether an open by this identity may be refused at all: without
+    /// Returns whether an open by this identity may be refused at all: without
     /// CAP_DAC_OVERRIDE, or without CAP_FOWNER for O_NOATIME.
     static func mayRefuseOpen(flags: UInt32, credentials: Credentials) -> Bool {
         if !credentials.isCapable(CapabilitySet.dacOverride) { return true }
         return flags & OpenFlags.noAccessTime != 0 && !credentials.isCapable(CapabilitySet.fileOwner)
     }
 
-    /// The checks of an open (`path_openat`): search permission on the
-    /// way; for a name that does not exist and O_CREAT, `may_o_create`;
-    /// for O_TMPFILE, write and search permission on the directory; and
-    /// for a file that exists, `may_open`.
+    /// Checks an open as `path_openat` does. Every directory on the way
+    /// needs search permission. Then a missing name with O_CREAT needs
+    /// `may_o_create`, O_TMPFILE needs write and search permission on its
+    /// directory, and a file that exists needs `may_open`.
     func checkOpen(directory: Int32, path: [UInt8], flags: UInt32) throws(Errno) {
         guard Self.mayRefuseOpen(flags: flags, credentials: credentials) else { return }
         let walker = walker(for: credentials)
@@ -127,12 +128,39 @@ struct PathPermissions {
         }
     }
 
+    // MARK: - execve
+
+    /// Checks the program an execve(2) or execveat(2) opens, as
+    /// `do_open_execat` does: search permission on the way, then execute
+    /// permission on the file. A shell looks a command up in each folder of
+    /// PATH until an execve stops failing with EACCES or ENOENT, so an
+    /// unchecked execve would run a program the identity may not reach,
+    /// and the program's own opens would then fail. Files that are not
+    /// regular, and noexec mounts, are refused by the kernel to the
+    /// namespace root too.
+    /// NOTE: the interpreter of a script and the ELF interpreter are
+    /// opened by the kernel unchecked.
+    func checkExecute(directory: Int32, path: [UInt8], flags: UInt32) throws(Errno) {
+        guard !credentials.isCapable(CapabilitySet.dacOverride),
+              flags & ~(Self.symlinkNoFollow | Self.emptyPath) == 0
+        else { return }
+        let walker = walker(for: credentials)
+        guard case .found(let file, _) = try walk(walker, directory: directory, path: path,
+                                                  followLastLink: flags & Self.symlinkNoFollow == 0,
+                                                  allowEmpty: flags & Self.emptyPath != 0),
+              file.isRegular
+        else { return }
+        if let denied = Permission.check(.execute, inode: walker.inode(of: file), credentials: credentials) {
+            throw denied
+        }
+    }
+
     // MARK: - access
 
-    /// access(2), faccessat(2) and faccessat2(2) (`do_faccessat`): checked
-    /// with the real ids unless AT_EACCESS. Invalid modes and flags are the
-    /// kernel's (EINVAL), as are requests the namespace root gets the same
-    /// answer to.
+    /// Checks access(2), faccessat(2) and faccessat2(2) as `do_faccessat`
+    /// does, with the real ids unless AT_EACCESS. Invalid modes and flags
+    /// go to the kernel (EINVAL), and so do requests whose result is the
+    /// same for the namespace root.
     func checkAccess(directory: Int32, path: [UInt8], mode: UInt32, flags: UInt32) throws(Errno) {
         guard mode & ~0o7 == 0, flags & ~(Self.effectiveAccess | Self.symlinkNoFollow | Self.emptyPath) == 0 else { return }
         let identity = Permission.accessCredentials(credentials, effectiveIDs: flags & Self.effectiveAccess != 0)
@@ -160,6 +188,9 @@ extension SyscallHandlers {
     /// returns so that the call goes on to the ownership handlers or the
     /// kernel.
     func checkPathPermission(_ syscall: Syscall, arguments: [UInt64], credentials: Credentials, memory: TraceeMemory, pid: ProcessID) throws(Errno) {
+        // An emulated root's opens that create a file stop for ownership
+        // records; they must not read the path a second time.
+        if Permission.bypassesChecks(credentials) { return }
         let paths = TraceePaths(pid: pid, memory: memory, sharesTracerRoot: ownership.map { !$0.rootsMayDiffer } ?? false)
         let checks = PathPermissions(paths: paths, store: ownership, credentials: credentials)
         func path(_ index: Int) -> [UInt8]? {
@@ -200,6 +231,12 @@ extension SyscallHandlers {
         case .faccessat2:
             guard let path = path(1) else { return }
             try checks.checkAccess(directory: Int32(truncatingIfNeeded: arguments[0]), path: path, mode: low(2), flags: low(3))
+        case .execve:
+            guard let path = path(0) else { return }
+            try checks.checkExecute(directory: currentDirectory, path: path, flags: 0)
+        case .execveat:
+            guard let path = path(1) else { return }
+            try checks.checkExecute(directory: Int32(truncatingIfNeeded: arguments[0]), path: path, flags: low(4))
         default:
             return
         }

@@ -8,7 +8,7 @@ import Glibc
 /// emulated identity cannot reach.
 ///
 /// Every name looked up needs search permission on the directory that
-/// holds it (`may_lookup`), the last name included, and so do the
+/// contains it (`may_lookup`), the last name included, and so do the
 /// directories a symbolic link leads through. Only the walk's outcome is
 /// decided here: an error the kernel would return whatever the identity
 /// (ENOENT, ENOTDIR, ELOOP) is reported as such, so that the caller can let
@@ -23,19 +23,19 @@ struct PathWalk {
     /// symbolic links, and fails with ELOOP on the next.
     static let maximumLinks = 40
 
-    /// Where a walk ended.
+    /// The end of a walk.
     enum Outcome {
-        /// The path names this file; `parent` is the directory the last
-        /// name was looked up in, nil when the path had no name ("/", or an
-        /// empty path with AT_EMPTY_PATH).
+        /// The path names this file. `parent` is the directory the last
+        /// name was looked up in, or nil when the path had no name ("/", or
+        /// an empty path with AT_EMPTY_PATH).
         case found(OpenedFile, parent: OpenedFile?)
         /// Every directory on the way exists and may be searched, but the
         /// last name does not exist in `parent`.
         case missing(parent: OpenedFile, name: [UInt8])
     }
 
-    /// The owner and mode a permission check sees: the recorded owner over
-    /// the real one.
+    /// Returns the owner and mode a permission check reads: the recorded
+    /// owner over the real one.
     func inode(of file: OpenedFile) -> Permission.Inode {
         let record = store?.record(of: file)
         return Permission.Inode(uid: record?.uid ?? file.status.uid, gid: record?.gid ?? file.status.gid, mode: file.status.mode)
@@ -43,7 +43,7 @@ struct PathWalk {
 
     /// Checks search permission on a directory. When the execute bit is
     /// set for owner, group and others alike, no owner can change the
-    /// answer, and the recorded owner is not read.
+    /// outcome, and the recorded owner is not read.
     private func checkSearch(_ directory: OpenedFile) throws(TraceePaths.Failure) {
         if directory.status.mode & 0o111 == 0o111 { return }
         if let denied = Permission.checkLookup(in: inode(of: directory), credentials: credentials) {
@@ -118,8 +118,8 @@ struct PathWalk {
         return .found(current, parent: parent)
     }
 
-    /// The names of a path, without the empty ones that repeated, leading
-    /// and trailing slashes make.
+    /// Splits a path into its names, dropping the empty ones that repeated,
+    /// leading and trailing slashes make.
     static func components(of path: [UInt8]) -> [[UInt8]] {
         path.split(separator: UInt8(ascii: "/"), omittingEmptySubsequences: true).map(Array.init)
     }
