@@ -19,7 +19,7 @@ import CShims
 /// Filters pass to children over fork and clone and stay across execve, as
 /// the thread's emulated credentials do. A thread that becomes root again
 /// keeps stopping at these calls, which then go to the kernel unchanged.
-enum PermissionFilter {
+public enum PermissionFilter {
     /// `SECCOMP_SET_MODE_FILTER` from <linux/seccomp.h>.
     static let setModeFilter: UInt64 = 1
 
@@ -27,7 +27,7 @@ enum PermissionFilter {
     /// ABI stops, whatever its flags, and everything else is allowed. It returns
     /// the same mark as the first filter, so the tracer handles its stops
     /// as its own.
-    static func instructions(abis: [SyscallABI]) -> [shim_bpf_instruction] {
+    public static func instructions(abis: [SyscallABI]) -> [shim_bpf_instruction] {
         let permissionABIs = abis.map { $0.filtered(\.isPathPermissionCall) }.filter { !$0.syscalls.isEmpty }
         let unfiltered = Set(Syscall.allCases.filter(\.isPathPermissionCall))
         return SeccompFilter(abis: permissionABIs, trappingEveryCallOf: unfiltered).instructions
@@ -38,7 +38,7 @@ enum PermissionFilter {
     /// the ABI's red zone, 16-byte aligned, and the `sock_fprog` below it:
     /// a 16-bit length and a pointer of `wordSize` bytes, aligned to the
     /// pointer (`compat_sock_fprog` for a 32-bit task).
-    static func memoryImage(_ instructions: [shim_bpf_instruction], stackPointer: UInt64, redZoneSize: Int, wordSize: Int) -> (address: UInt64, bytes: [UInt8], programAddress: UInt64) {
+    public static func memoryImage(_ instructions: [shim_bpf_instruction], stackPointer: UInt64, redZoneSize: Int, wordSize: Int) -> (address: UInt64, bytes: [UInt8], programAddress: UInt64) {
         var program: [UInt8] = []
         for instruction in instructions {
             program += littleEndianBytes(UInt64(instruction.code), count: 2)
