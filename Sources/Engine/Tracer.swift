@@ -444,7 +444,7 @@ public final class Tracer<Backend: ArchitectureBackend>: @unchecked Sendable {
         }
     }
 
-    /// Whether the thread's answered call has just left an identity that
+    /// Returns whether the thread's answered call has just left an identity that
     /// its opens must be checked for, and it has no permission filter yet.
     private func needsPermissionFilter(_ tracee: Tracee<Backend>, after syscall: Syscall) -> Bool {
         guard !tracee.hasPermissionFilter else { return false }
