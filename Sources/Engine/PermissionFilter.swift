@@ -38,6 +38,10 @@ public enum PermissionFilter {
     /// the ABI's red zone, 16-byte aligned, and the `sock_fprog` below it:
     /// a 16-bit length and a pointer of `wordSize` bytes, aligned to the
     /// pointer (`compat_sock_fprog` for a 32-bit task).
+    /// NOTE: the image takes about 300 bytes below the red zone on x86_64.
+    /// A thread whose stack has less room left below its stack pointer
+    /// (a small custom stack) would see memory past its stack overwritten;
+    /// a stack end at an unmapped page only makes the write fail.
     public static func memoryImage(_ instructions: [shim_bpf_instruction], stackPointer: UInt64, redZoneSize: Int, wordSize: Int) -> (address: UInt64, bytes: [UInt8], programAddress: UInt64) {
         var program: [UInt8] = []
         for instruction in instructions {
