@@ -173,9 +173,13 @@ public final class Tracer<Backend: ArchitectureBackend>: @unchecked Sendable {
         // killing signal otherwise (WIFEXITED, WIFSIGNALED, WIFSTOPPED).
         let low = status & 0x7f
         if low != 0x7f {
-            worker.forget(pid)
+            let exited = worker.forget(pid)
             if pid == worker.root?.pid {
                 worker.root?.status = status
+            }
+            if let exited, !worker.awaitingCreator.isEmpty {
+                worker.awaitingCreator[pid] = nil
+                releaseChildren(ofExited: exited, in: worker)
             }
             return
         }
@@ -191,10 +195,8 @@ public final class Tracer<Backend: ArchitectureBackend>: @unchecked Sendable {
             // A new thread's first stop can arrive before its creator's
             // fork, vfork or clone event. It stays stopped until the event
             // has given it credentials.
-            // NOTE: a creator killed by SIGKILL inside fork reports no event
-            // (ptrace_stop skips the stop when a fatal signal is pending),
-            // and then this thread stays stopped until it is killed.
             worker.adopt(Tracee(earlyStop: status, pid: pid, owner: worker.index))
+            awaitCreator(ofEarlyStopped: pid, in: worker)
             return
         }
 
@@ -268,6 +270,7 @@ public final class Tracer<Backend: ArchitectureBackend>: @unchecked Sendable {
             handlers.ownership?.checkMountNamespace(of: child)
 
             if let early = worker.shard[child], case .awaitingCreatorEvent(let status) = early.phase {
+                worker.awaitingCreator[child] = nil
                 early.adopt(credentials: parent.credentials, hasOwnFilter: parent.hasOwnFilter, hasPermissionFilter: parent.hasPermissionFilter, threadGroup: threadGroup)
                 early.phase = .awaitingFirstStop
                 dispatch(child, status, in: worker)
@@ -280,6 +283,49 @@ public final class Tracer<Backend: ArchitectureBackend>: @unchecked Sendable {
         // waits for the result, still owes the parent its syscall-exit stop.
         let exitStopOwed = parent.pendingExit != nil || parent.pendingTrace != nil
         resume(parent.pid, request: exitStopOwed ? SystemCalls.ptraceSyscall : SystemCalls.ptraceContinue)
+    }
+
+    /// Notes which process should send the event of a new process whose
+    /// first stop came early.
+    ///
+    /// A creator killed by SIGKILL inside fork never sends the event:
+    /// ptrace_stop skips the stop when a fatal signal is pending
+    /// (kernel/signal.c). So the parent that /proc names now is kept, and
+    /// its exit releases the child with the parent's credentials. A child
+    /// whose parent is already gone (reparented, so /proc names a process
+    /// remainroot does not trace) has no known credentials, and is killed.
+    /// A new thread needs neither: SIGKILL ends its whole thread group.
+    private func awaitCreator(ofEarlyStopped pid: ProcessID, in worker: Worker<Backend>) {
+        guard case .success(let status) = SystemCalls.readFile("/proc/\(pid.rawValue)/status") else { return }
+        func field(_ name: String) -> pid_t? {
+            guard let line = status.split(separator: "\n").first(where: { $0.hasPrefix(name) }) else { return nil }
+            return pid_t(String(line.dropFirst(name.count).filter { $0 != "\t" && $0 != " " }))
+        }
+        guard let threadGroup = field("Tgid:"), threadGroup == pid.rawValue, let parent = field("PPid:") else { return }
+
+        // clone(CLONE_PARENT) by the command makes remainroot the parent,
+        // and that creator's event still comes.
+        if worker.shard[ProcessID(parent)] != nil || parent == getpid() {
+            worker.awaitingCreator[pid] = ProcessID(parent)
+            return
+        }
+        logger.logGapOnce("creator-killed-in-fork", pid: pid,
+            "a process was killed inside fork, clone or vfork before its tracer saw the new child; the kernel lets such a child run, but its emulated credentials are unknown, so remainroot killed it (SIGKILL)")
+        _ = SystemCalls.kill(pid, signal: SIGKILL)
+    }
+
+    /// Releases the new processes whose creator event will never come,
+    /// because their parent exited first, with the parent's credentials.
+    private func releaseChildren(ofExited parent: Tracee<Backend>, in worker: Worker<Backend>) {
+        let orphans = worker.awaitingCreator.filter { $0.value == parent.pid }.map(\.key)
+        for child in orphans {
+            worker.awaitingCreator[child] = nil
+            guard let early = worker.shard[child], case .awaitingCreatorEvent(let status) = early.phase else { continue }
+            logger.log(.debug, pid: child, "parent \(parent.pid) exited before its fork event; the child gets its credentials")
+            early.adopt(credentials: parent.credentials, hasOwnFilter: parent.hasOwnFilter, hasPermissionFilter: parent.hasPermissionFilter, threadGroup: child)
+            early.phase = .awaitingFirstStop
+            dispatch(child, status, in: worker)
+        }
     }
 
     /// Returns the thread group of a new thread: its own for fork and
