@@ -173,6 +173,9 @@ struct BenchCommand {
             return ExitStatus.ownFailure
         }
         defer { BenchFiles.removeTree(directory) }
+        // The getuid runs start as 1000:1000, whose execve of the helper
+        // remainroot checks like the kernel: the folder must be searchable.
+        chmod(directory, 0o755)
 
         let report = BenchReport(settings: settings, jobs: jobs, remainroot: remainroot)
         var session = BenchSession(directory: directory, remainroot: remainroot, jobs: jobs, workers: workers, settings: settings, report: report)
