@@ -47,6 +47,13 @@ public struct AArch64Backend: ArchitectureBackend {
         try AArch64Cancel.cancel(registerSets: registerSets)
     }
 
+    public func setSyscallNumber(_ number: Int64, in registers: inout AArch64Registers, registerSets: RegisterSetAccess) throws(TraceError) {
+        try AArch64Cancel.setNumber(Int32(truncatingIfNeeded: number), registerSets: registerSets)
+    }
+
+    /// The AAPCS64 has no red zone: nothing below sp is in use.
+    public var redZoneSize: Int { 0 }
+
     public func parkedRegisters(_ registers: AArch64Registers) -> AArch64Registers? {
         AArch64Park.parked(registers)
     }

@@ -17,7 +17,13 @@ enum AArch64Cancel {
     static let noSyscall: Int32 = -1
 
     static func cancel(registerSets: RegisterSetAccess) throws(TraceError) {
-        var number = noSyscall
+        try setNumber(noSyscall, registerSets: registerSets)
+    }
+
+    /// Another number in the same register set makes the kernel run that
+    /// call instead.
+    static func setNumber(_ number: Int32, registerSets: RegisterSetAccess) throws(TraceError) {
+        var number = number
         try withUnsafeBytes(of: &number) { (bytes) throws(TraceError) in
             try registerSets.writeRegisterSet(systemCallRegisterSet, bytes: bytes)
         }

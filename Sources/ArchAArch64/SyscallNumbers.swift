@@ -49,6 +49,10 @@ enum AArch64SyscallNumbers {
         (36, SyscallEntry(.symlinkat)),
         (56, SyscallEntry(.openat)),
         (437, SyscallEntry(.openat2)),
+        (48, SyscallEntry(.faccessat)),
+        (439, SyscallEntry(.faccessat2)),
+        (221, SyscallEntry(.execve)),
+        (281, SyscallEntry(.execveat)),
     ]
 
     /// `AUDIT_ARCH_AARCH64` from <linux/audit.h>: EM_AARCH64 (183) with the

@@ -12,4 +12,9 @@ extension PPC64LERegisters {
     mutating func cancelSyscall() {
         gpr[0] = UInt64.max
     }
+
+    /// Another number in r0 makes the kernel run that call instead.
+    mutating func setSyscallNumber(_ number: Int64) {
+        gpr[0] = UInt64(bitPattern: number)
+    }
 }

@@ -46,6 +46,13 @@ public struct PPC64LEBackend: ArchitectureBackend {
         registers.cancelSyscall()
     }
 
+    public func setSyscallNumber(_ number: Int64, in registers: inout PPC64LERegisters, registerSets: RegisterSetAccess) throws(TraceError) {
+        registers.setSyscallNumber(number)
+    }
+
+    /// The ELFv2 ABI's 288-byte protected zone below r1.
+    public var redZoneSize: Int { 288 }
+
     public func parkedRegisters(_ registers: PPC64LERegisters) -> PPC64LERegisters? {
         PPC64LEPark.parked(registers)
     }

@@ -57,6 +57,11 @@ enum PPC64LESyscallNumbers {
         (287, SyscallEntry(.mkdirat)),
         (295, SyscallEntry(.symlinkat)),
         (437, SyscallEntry(.openat2)),
+        (33, SyscallEntry(.access)),
+        (298, SyscallEntry(.faccessat)),
+        (439, SyscallEntry(.faccessat2)),
+        (11, SyscallEntry(.execve)),
+        (362, SyscallEntry(.execveat)),
     ]
 
     /// `AUDIT_ARCH_PPC64LE` from <linux/audit.h>: EM_PPC64 (21) with the

@@ -7,4 +7,9 @@ extension X86_64Registers {
     mutating func cancelSyscall() {
         orig_rax = UInt64.max
     }
+
+    /// Another number in orig_rax makes the kernel run that call instead.
+    mutating func setSyscallNumber(_ number: Int64) {
+        orig_rax = UInt64(bitPattern: number)
+    }
 }

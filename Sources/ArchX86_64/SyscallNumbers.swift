@@ -56,6 +56,11 @@ enum X86_64SyscallNumbers {
         (332, SyscallEntry(.statx)),
         (435, SyscallEntry(.clone3)),
         (437, SyscallEntry(.openat2)),
+        (21, SyscallEntry(.access)),
+        (269, SyscallEntry(.faccessat)),
+        (439, SyscallEntry(.faccessat2)),
+        (59, SyscallEntry(.execve)),
+        (322, SyscallEntry(.execveat)),
     ]
 
     /// `AUDIT_ARCH_X86_64` from <linux/audit.h>: EM_X86_64 (62) with the

@@ -95,6 +95,13 @@ public struct X86_64Backend: ArchitectureBackend {
         registers.cancelSyscall()
     }
 
+    public func setSyscallNumber(_ number: Int64, in registers: inout X86_64Registers, registerSets: RegisterSetAccess) throws(TraceError) {
+        registers.setSyscallNumber(number)
+    }
+
+    /// The System V x86_64 ABI's 128-byte red zone; i386 has none.
+    public var redZoneSize: Int { 128 }
+
     public func parkedRegisters(_ registers: X86_64Registers) -> X86_64Registers? {
         registers.parked()
     }

@@ -39,8 +39,9 @@ struct BenchCommand {
           --only NAME[,NAME]    Run only these benchmarks; may be repeated.
           -j, --jobs N          The make -j value of the build (default: the
                                 number of CPUs remainroot may run on).
-          --workers N           The number of tracer threads; only 1 is
-                                supported so far.
+          --workers N           The number of tracer threads of the traced
+                                runs (default: remainroot's own, one per
+                                CPU it may run on).
           --generate DIR        Write the generated programs, project and
                                 archives to DIR and exit without measuring.
           -h, --help            Print this help and exit.
@@ -68,6 +69,12 @@ struct BenchCommand {
     var generateDirectory: String?
     var helperArguments: [String]?
     var showHelp = false
+    /// The `--workers` value traced runs pass on; nil for remainroot's
+    /// default.
+    var workers: Int?
+
+    /// The options that take a value, also written `--option=VALUE`.
+    static let valueOptions: Set<String> = ["--only", "--jobs", "--workers", "--generate"]
 
     init(arguments: [String]) throws(UsageError) {
         if arguments.first == Self.runHelperOption {
@@ -78,7 +85,12 @@ struct BenchCommand {
         var mode: String?
         var only: [String] = []
         var index = 0
+        // The value of `--option=VALUE`, or else the next argument.
+        var attached: String?
         func value(_ option: String) throws(UsageError) -> String {
+            if let attached {
+                return attached
+            }
             index += 1
             guard index < arguments.count else { throw UsageError(message: "\(option) needs a value; see remainroot bench --help") }
             return arguments[index]
@@ -90,7 +102,15 @@ struct BenchCommand {
         }
 
         while index < arguments.count {
-            let argument = arguments[index]
+            var argument = arguments[index]
+            attached = nil
+            if argument.hasPrefix("--"), let equals = argument.firstIndex(of: "=") {
+                attached = String(argument[argument.index(after: equals)...])
+                argument = String(argument[..<equals])
+                guard Self.valueOptions.contains(argument) else {
+                    throw UsageError(message: "\(argument) takes no value; see remainroot bench --help")
+                }
+            }
             switch argument {
             case "--quick", "--full":
                 if let mode, mode != argument {
@@ -106,9 +126,10 @@ struct BenchCommand {
                 jobs = try count(argument)
             case "--workers":
                 let workers = try count(argument)
-                guard workers == 1 else {
-                    throw UsageError(message: "--workers \(workers) is not supported yet: remainroot traces with one thread, so only --workers 1 is accepted")
+                guard workers <= RunCommand.maximumWorkerCount else {
+                    throw UsageError(message: "invalid --workers value '\(workers)': expected a whole number from 1 to \(RunCommand.maximumWorkerCount)")
                 }
+                self.workers = workers
             case "--generate":
                 generateDirectory = try value(argument)
             case "-h", "--help":
@@ -152,9 +173,12 @@ struct BenchCommand {
             return ExitStatus.ownFailure
         }
         defer { BenchFiles.removeTree(directory) }
+        // The getuid runs start as 1000:1000, whose execve of the helper
+        // remainroot checks like the kernel: the folder must be searchable.
+        chmod(directory, 0o755)
 
         let report = BenchReport(settings: settings, jobs: jobs, remainroot: remainroot)
-        var session = BenchSession(directory: directory, remainroot: remainroot, jobs: jobs, settings: settings, report: report)
+        var session = BenchSession(directory: directory, remainroot: remainroot, jobs: jobs, workers: workers, settings: settings, report: report)
         let status = session.run(selected)
         if json {
             printOutput(session.report.json())
@@ -188,16 +212,18 @@ struct BenchSession {
     let directory: String
     let remainroot: String
     let jobs: Int
+    let workers: Int?
     let settings: BenchSettings
     var report: BenchReport
     /// Folders created outside `directory`, which the session removes.
     private var extraDirectories: [String] = []
     private var progressLine = BenchProgress()
 
-    init(directory: String, remainroot: String, jobs: Int, settings: BenchSettings, report: BenchReport) {
+    init(directory: String, remainroot: String, jobs: Int, workers: Int?, settings: BenchSettings, report: BenchReport) {
         self.directory = directory
         self.remainroot = remainroot
         self.jobs = jobs
+        self.workers = workers
         self.settings = settings
         self.report = report
     }
@@ -274,8 +300,13 @@ struct BenchSession {
                 report.notes.append("taskset not found: the per-call rows run unpinned, and a stop costs more whenever it wakes an idle CPU.")
             }
         }
+        if let workers {
+            report.notes.append("Traced runs use --workers \(workers).")
+        } else {
+            report.notes.append("Traced runs use remainroot's default of \(RunCommand.defaultWorkerCount) worker threads, one per CPU it may run on.")
+        }
         return BenchContext(directory: directory, remainroot: remainroot, helper: helper, floorTracer: floorTracer,
-                            trueProgram: BenchFiles.findExecutable("true"), pinnedCPU: pinnedCPU, jobs: jobs, settings: settings)
+                            trueProgram: BenchFiles.findExecutable("true"), pinnedCPU: pinnedCPU, jobs: jobs, workers: workers, settings: settings)
     }
 
     private func compile(_ source: String, name: String, compiler: String) throws(BenchError) -> String {

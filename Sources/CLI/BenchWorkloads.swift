@@ -47,6 +47,8 @@ struct BenchContext {
     /// taskset is missing.
     let pinnedCPU: Int?
     let jobs: Int
+    /// The `--workers` value of traced runs; nil for remainroot's default.
+    let workers: Int?
     let settings: BenchSettings
 
     /// Returns the command line of one run on `side`, and whether it
@@ -62,7 +64,8 @@ struct BenchContext {
         case .traced, .credentialsOnly:
             let identityOption = identity.map { ["--identity", "\($0):\($0)"] } ?? []
             let ownershipOption = side == .credentialsOnly ? ["--ownership=off"] : []
-            return (pin + [remainroot, "--unshare"] + identityOption + ownershipOption + ["--"] + arguments, false)
+            let workersOption = workers.map { ["--workers", String($0)] } ?? []
+            return (pin + [remainroot, "--unshare"] + identityOption + ownershipOption + workersOption + ["--"] + arguments, false)
         case .floor:
             let uidOption = identity.map { ["-u", "\($0)"] } ?? []
             return (pin + [floorTracer ?? "floor-tracer"] + uidOption + arguments, true)

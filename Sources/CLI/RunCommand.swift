@@ -13,6 +13,9 @@ struct RunCommand {
         Runs COMMAND under ptrace inside a user namespace and answers its
         credential system calls with the kernel's own rules, so that it can
         drop to other users and chown files to ids the namespace does not map.
+        Once a process drops CAP_DAC_OVERRIDE this way, its opens, access
+        calls, execve, and the paths of chown, mknod, mkdir and symlink are
+        checked against the lowered identity, and each of those calls stops.
 
         Options:
           --unshare             Create a user namespace that maps the caller to
@@ -20,6 +23,8 @@ struct RunCommand {
           -i, --identity UID:GID
                                 Start COMMAND with this uid and gid (and GID as its
                                 only supplementary group) instead of the caller's.
+                                A UID other than 0 has its opens checked, so
+                                every open stops.
           --ownership=MODE      Where owners given by chown and devices made by
                                 mknod are recorded, so that stat shows them:
                                 xattr (default) keeps them in each file's
@@ -72,6 +77,9 @@ struct RunCommand {
         """
 
     var unshare = false
+    /// Whether `-h` or `--help` came among the options: print the usage
+    /// and run nothing.
+    var showHelp = false
     var identity: (uid: UInt32, gid: UInt32)?
     var verbosity = 0
     var ownership = OwnershipMode.xattr
@@ -136,6 +144,11 @@ struct RunCommand {
                 logFile = arguments[index]
             case _ where argument.hasPrefix("--log-file="):
                 logFile = String(argument.dropFirst("--log-file=".count))
+            case "-h", "--help":
+                // Among remainroot's options, as in `remainroot --unshare
+                // --help`; after them it belongs to the command.
+                showHelp = true
+                return
             default:
                 throw UsageError(message: "unknown option '\(argument)'; see remainroot --help")
             }
@@ -227,6 +240,11 @@ struct RunCommand {
 
     /// Runs the command and returns the status remainroot exits with.
     func run() -> Int32 {
+        if showHelp {
+            printOutput(Self.usage)
+            return 0
+        }
+
         // Opened before --unshare, so that the file belongs to the caller.
         var diagnostics = DiagnosticOutput.standardError
         if let logFile {

@@ -83,6 +83,19 @@ public protocol ArchitectureBackend: Sendable {
     /// through `registerSets` here.
     func cancelSyscall(in registers: inout Registers, registerSets: RegisterSetAccess) throws(TraceError)
 
+    /// Makes the kernel run the call `number` of the stopped call's ABI in
+    /// place of the one the program made, with the arguments the registers
+    /// then hold. Call at the seccomp stop; the engine writes `registers`
+    /// back afterwards. The kernel checks the new call against the seccomp
+    /// filters again but stops no more for it (`__seccomp_filter`,
+    /// kernel/seccomp.c, Linux 4.8).
+    func setSyscallNumber(_ number: Int64, in registers: inout Registers, registerSets: RegisterSetAccess) throws(TraceError)
+
+    /// The number of bytes below the stack pointer that the ABI lets a
+    /// function use without moving the pointer (the x86_64 red zone). The
+    /// engine writes into a stopped tracee's stack only below them.
+    var redZoneSize: Int { get }
+
     /// A copy of the registers of a thread stopped on its way back from a
     /// system call, changed so that once resumed the thread enters a call
     /// that takes no memory argument and returns only for a signal it has
@@ -269,6 +282,19 @@ public enum OpenFlags {
     public static let temporaryFile: UInt32 = 0o20000000 // __O_TMPFILE
     /// The flags with which an open can create a file.
     public static let creating: UInt32 = create | temporaryFile
+    /// `O_ACCMODE` and its values `O_RDONLY` and `O_WRONLY`; any other
+    /// value opens for reading and writing.
+    public static let accessModeMask: UInt32 = 0o3
+    public static let readOnly: UInt32 = 0o0
+    public static let writeOnly: UInt32 = 0o1
+    public static let truncate: UInt32 = 0o1000         // O_TRUNC
+    public static let noAccessTime: UInt32 = 0o1000000  // O_NOATIME
+    public static let path: UInt32 = 0o10000000         // O_PATH
+    /// `O_DIRECTORY` of <asm-generic/fcntl.h>.
+    /// NOTE: AArch64 and PowerPC define O_DIRECTORY as 0o40000 and
+    /// O_NOFOLLOW as 0o100000 in their own asm/fcntl.h, so these two are
+    /// right for x86 only.
+    public static let directory: UInt32 = 0o200000
 }
 
 /// A test of a call's first argument in the seccomp filter.
@@ -317,6 +343,7 @@ public enum Syscall: String, Sendable, CaseIterable {
     case chroot, pivot_root, unshare, setns
     case seccomp, ptrace, clone, clone3
     case open, openat, openat2, creat, mkdir, mkdirat, symlink, symlinkat
+    case access, faccessat, faccessat2, execve, execveat
 
     /// The calls that only matter when ownership is recorded; with
     /// `--ownership=off` the filter leaves them to the kernel.
@@ -326,6 +353,20 @@ public enum Syscall: String, Sendable, CaseIterable {
              .getxattr, .lgetxattr, .fgetxattr, .listxattr, .llistxattr, .flistxattr,
              .chroot, .pivot_root, .unshare, .setns,
              .open, .openat, .openat2, .creat, .mkdir, .mkdirat, .symlink, .symlinkat:
+            return true
+        default:
+            return false
+        }
+    }
+
+    /// The calls whose result depends on the caller's permission to open,
+    /// search or create, which stop for every thread whose emulated
+    /// identity does not bypass those checks (see ``Permission``). The
+    /// opens among them also stop for ownership records when they may
+    /// create a file.
+    public var isPathPermissionCall: Bool {
+        switch self {
+        case .open, .openat, .openat2, .creat, .access, .faccessat, .faccessat2, .execve, .execveat:
             return true
         default:
             return false
@@ -361,8 +402,12 @@ public enum Syscall: String, Sendable, CaseIterable {
             return "passed to the kernel, which refuses a second tracer; logged once"
         case .clone, .clone3:
             return "CLONE_UNTRACED is removed, so that every child stays traced"
-        case .open, .openat, .openat2, .creat, .mkdir, .mkdirat, .symlink, .symlinkat:
-            return "passed to the kernel; a file created under an emulated fsuid or fsgid other than 0 gets that owner recorded"
+        case .open, .openat, .openat2, .creat:
+            return "checked by the kernel's permission rules for an emulated identity without CAP_DAC_OVERRIDE; a file created under an emulated fsuid or fsgid other than 0 gets that owner recorded"
+        case .mkdir, .mkdirat, .symlink, .symlinkat:
+            return "checked by the kernel's permission rules for an emulated identity without CAP_DAC_OVERRIDE; a file created under an emulated fsuid or fsgid other than 0 gets that owner recorded"
+        case .access, .faccessat, .faccessat2, .execve, .execveat:
+            return "stops only for an emulated identity that does not bypass permission checks, and is checked by the kernel's rules for it"
         }
     }
 }

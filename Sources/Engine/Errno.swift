@@ -39,6 +39,10 @@ public struct Errno: Error, Hashable, Sendable, CustomStringConvertible {
     public static let noData = Errno(ENODATA)
     /// `ERANGE`
     public static let resultTooLarge = Errno(ERANGE)
+    /// `ENOTDIR`
+    public static let notDirectory = Errno(ENOTDIR)
+    /// `ELOOP`
+    public static let tooManySymbolicLinks = Errno(ELOOP)
     /// `EOPNOTSUPP` (also `ENOTSUP`)
     public static let notSupported = Errno(EOPNOTSUPP)
 

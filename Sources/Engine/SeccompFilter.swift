@@ -36,12 +36,15 @@ public struct SeccompFilter: Sendable {
     /// matches the audit arch, so that a call is never compared with the
     /// numbers of another ABI (an i386 `setuid32` is 213, which is x86_64's
     /// `epoll_create`).
-    public init(abis: [SyscallABI]) {
+    ///
+    /// The calls in `trappingEveryCallOf` stop whatever their arguments,
+    /// which the permission filter needs for the opens.
+    public init(abis: [SyscallABI], trappingEveryCallOf unfiltered: Set<Syscall> = []) {
         var program: [shim_bpf_instruction] = []
         program.append(Self.statement(Self.loadWordAbsolute, Self.offsetOfArch))
 
         for abi in abis {
-            let block = Self.block(abi: abi)
+            let block = Self.block(abi: abi, unfiltered: unfiltered)
             // A mismatch jumps over the block with the arch still in the
             // accumulator; every path through the block returns.
             precondition(block.count <= 255, "seccomp block for \(abi.name) is too long for an 8-bit jump")
@@ -58,7 +61,7 @@ public struct SeccompFilter: Sendable {
     /// values jumps to a sub-block after the two returns that tests
     /// `args[0]`; BPF jumps only forward, so each sub-block ends with its own
     /// returns. Every path returns.
-    private static func block(abi: SyscallABI) -> [shim_bpf_instruction] {
+    private static func block(abi: SyscallABI, unfiltered: Set<Syscall>) -> [shim_bpf_instruction] {
         let numbers = abi.syscalls.keys.sorted()
         let tests = numbers.count + (abi.foreignNumberFloor == nil ? 0 : 1)
         var subBlocks: [[shim_bpf_instruction]] = []
@@ -73,7 +76,7 @@ public struct SeccompFilter: Sendable {
         }
         for number in numbers {
             remaining -= 1
-            if let test = abi.syscalls[number]?.argumentFilter {
+            if let entry = abi.syscalls[number], !unfiltered.contains(entry.syscall), let test = entry.argumentFilter {
                 head.append(jump(jumpIfEqual, UInt32(truncatingIfNeeded: number), ifTrue: jumpDistance(remaining + subBlockOffset), ifFalse: 0))
                 let subBlock = argumentBlock(test.filter, index: test.index)
                 subBlocks.append(subBlock)

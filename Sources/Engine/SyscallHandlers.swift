@@ -70,8 +70,15 @@ public struct SyscallHandlers: Sendable {
     }
 
     /// Whether the seccomp filter must trap `syscall`.
+    /// The access and execute calls stop only under the permission filter that a
+    /// thread gets when its identity stops bypassing permission checks.
     public func answers(_ syscall: Syscall) -> Bool {
-        !syscall.isOwnershipCall || ownership != nil
+        switch syscall {
+        case .access, .faccessat, .faccessat2, .execve, .execveat:
+            return false
+        default:
+            return !syscall.isOwnershipCall || ownership != nil
+        }
     }
 
     /// Finishes an ``ExitTask`` at the call's exit stop: the result to put
@@ -169,7 +176,17 @@ public struct SyscallHandlers: Sendable {
                 ownership?.noteRootsMayDiffer()
                 return .passThrough
 
-            case .open, .openat, .openat2, .creat, .mkdir, .mkdirat, .symlink, .symlinkat,
+            case .access, .faccessat, .faccessat2, .execve, .execveat:
+                try checkPathPermission(entry.syscall, arguments: arguments, credentials: credentials, memory: memory, pid: pid)
+                return .passThrough
+
+            case .open, .openat, .openat2, .creat:
+                try checkPathPermission(entry.syscall, arguments: arguments, credentials: credentials, memory: memory, pid: pid)
+                guard let ownership else { return .passThrough }
+                let context = FileCallContext(pid: pid, memory: memory, credentials: credentials, store: ownership, handlers: self)
+                return try context.handle(entry, arguments: arguments, statLayout: statLayout)
+
+            case .mkdir, .mkdirat, .symlink, .symlinkat,
                  .mknod, .mknodat, .stat, .fstat, .lstat, .newfstatat, .statx,
                  .getxattr, .lgetxattr, .fgetxattr, .listxattr, .llistxattr, .flistxattr:
                 guard let ownership else { return .passThrough }

@@ -19,6 +19,10 @@ final class Tracee<Backend: ArchitectureBackend>: @unchecked Sendable {
         /// Look at the kernel's result, and put back the program's own
         /// arguments when they were rewritten.
         case finish(ExitTask, entry: Backend.Registers?)
+        /// The call was replaced by seccomp(2) to install the permission
+        /// filter: put back the program's arguments and give it `result`,
+        /// the emulated call's own.
+        case finishFilterInstallation(result: SyscallResult, entry: Backend.Registers)
     }
 
     /// The stage of a new thread between its creation and its first resume.
@@ -52,6 +56,10 @@ final class Tracee<Backend: ArchitectureBackend>: @unchecked Sendable {
     /// Whether the thread installed a seccomp filter of its own (inherited
     /// by children and kept across execve, as filters are).
     var hasOwnFilter: Bool
+    /// Whether the thread has the permission filter, which makes its opens
+    /// and access calls stop (see ``PermissionFilter``). Inherited and kept
+    /// like ``hasOwnFilter``.
+    var hasPermissionFilter: Bool
     /// The trace record of a call the kernel is running, completed at its
     /// exit stop. Set only while a trace sink is installed.
     var pendingTrace: PendingTrace?
@@ -64,11 +72,12 @@ final class Tracee<Backend: ArchitectureBackend>: @unchecked Sendable {
     /// credentials.
     let sharedCredentials: Mutex<Credentials?>
 
-    init(pid: ProcessID, threadGroup: ProcessID, credentials: Credentials, hasOwnFilter: Bool = false, phase: Phase, owner: Int) {
+    init(pid: ProcessID, threadGroup: ProcessID, credentials: Credentials, hasOwnFilter: Bool = false, hasPermissionFilter: Bool = false, phase: Phase, owner: Int) {
         self.pid = pid
         self.threadGroup = threadGroup
         self.credentials = credentials
         self.hasOwnFilter = hasOwnFilter
+        self.hasPermissionFilter = hasPermissionFilter
         self.phase = phase
         self.owner = Atomic(owner)
         self.sharedCredentials = Mutex(credentials)
@@ -82,6 +91,7 @@ final class Tracee<Backend: ArchitectureBackend>: @unchecked Sendable {
         self.threadGroup = pid
         self.credentials = .loggedIn(uid: 65534, gid: 65534, groups: [], lastCapability: 0)
         self.hasOwnFilter = false
+        self.hasPermissionFilter = false
         self.phase = .awaitingCreatorEvent(firstStop: status)
         self.owner = Atomic(owner)
         self.sharedCredentials = Mutex(nil)
@@ -89,9 +99,10 @@ final class Tracee<Backend: ArchitectureBackend>: @unchecked Sendable {
 
     /// Gives a thread created before its creator's event the creator's
     /// credentials and filter state, and its thread group.
-    func adopt(credentials: Credentials, hasOwnFilter: Bool, threadGroup: ProcessID) {
+    func adopt(credentials: Credentials, hasOwnFilter: Bool, hasPermissionFilter: Bool, threadGroup: ProcessID) {
         self.threadGroup = threadGroup
         self.hasOwnFilter = hasOwnFilter
+        self.hasPermissionFilter = hasPermissionFilter
         self.credentials = credentials
         sharedCredentials.withLock { $0 = credentials }
     }

@@ -47,6 +47,8 @@ public final class Tracer<Backend: ArchitectureBackend>: @unchecked Sendable {
     let backend: Backend
     let handlers: SyscallHandlers
     let logger: Logger
+    /// The program of ``PermissionFilter`` for this CPU's ABIs.
+    let permissionFilter: [shim_bpf_instruction]
 
     /// Receives a record of each handled call (`remainroot --trace`). While
     /// it is nil, no record is built.
@@ -65,6 +67,7 @@ public final class Tracer<Backend: ArchitectureBackend>: @unchecked Sendable {
         self.handlers = handlers
         self.logger = logger
         self.workerCount = workerCount
+        self.permissionFilter = PermissionFilter.instructions(abis: backend.abis)
     }
 
     /// Starts the command under the seccomp filter, traces it and its
@@ -86,7 +89,17 @@ public final class Tracer<Backend: ArchitectureBackend>: @unchecked Sendable {
     /// Call on the worker's own thread, which becomes the command's parent
     /// and tracer.
     func launch(_ request: LaunchRequest, in worker: Worker<Backend>) throws(TraceError) -> ProcessID {
-        let filter = SeccompFilter(abis: backend.abis.map { $0.filtered(handlers.answers) })
+        // A command that starts with an identity that does not bypass
+        // permission checks gets the permission filter's calls in its
+        // first filter.
+        let startsWithChecks = !Permission.bypassesChecks(request.credentials)
+        let filter: SeccompFilter
+        if startsWithChecks {
+            filter = SeccompFilter(abis: backend.abis.map { $0.filtered { handlers.answers($0) || $0.isPathPermissionCall } },
+                                   trappingEveryCallOf: Set(Syscall.allCases.filter(\.isPathPermissionCall)))
+        } else {
+            filter = SeccompFilter(abis: backend.abis.map { $0.filtered(handlers.answers) })
+        }
         let path = request.environment.first { $0.hasPrefix("PATH=") }.map { String($0.dropFirst(5)) }
         let candidates = CStringArray(executableCandidates(for: request.arguments[0], path: path))
         let argv = CStringArray(request.arguments)
@@ -150,7 +163,7 @@ public final class Tracer<Backend: ArchitectureBackend>: @unchecked Sendable {
         }
 
         worker.root = Worker.RootCommand(pid: pid, reportFd: report.readEnd)
-        worker.adopt(Tracee(pid: pid, threadGroup: pid, credentials: request.credentials, phase: .running, owner: worker.index))
+        worker.adopt(Tracee(pid: pid, threadGroup: pid, credentials: request.credentials, hasPermissionFilter: startsWithChecks, phase: .running, owner: worker.index))
         var go: UInt8 = 1
         _ = write(start.writeEnd, &go, 1)
         return pid
@@ -164,9 +177,13 @@ public final class Tracer<Backend: ArchitectureBackend>: @unchecked Sendable {
         // killing signal otherwise (WIFEXITED, WIFSIGNALED, WIFSTOPPED).
         let low = status & 0x7f
         if low != 0x7f {
-            worker.forget(pid)
+            let exited = worker.forget(pid)
             if pid == worker.root?.pid {
                 worker.root?.status = status
+            }
+            if let exited, !worker.awaitingCreator.isEmpty {
+                worker.awaitingCreator[pid] = nil
+                releaseChildren(ofExited: exited, in: worker)
             }
             return
         }
@@ -182,10 +199,8 @@ public final class Tracer<Backend: ArchitectureBackend>: @unchecked Sendable {
             // A new thread's first stop can arrive before its creator's
             // fork, vfork or clone event. It stays stopped until the event
             // has given it credentials.
-            // NOTE: a creator killed by SIGKILL inside fork reports no event
-            // (ptrace_stop skips the stop when a fatal signal is pending),
-            // and then this thread stays stopped until it is killed.
             worker.adopt(Tracee(earlyStop: status, pid: pid, owner: worker.index))
+            awaitCreator(ofEarlyStopped: pid, in: worker)
             return
         }
 
@@ -259,17 +274,62 @@ public final class Tracer<Backend: ArchitectureBackend>: @unchecked Sendable {
             handlers.ownership?.checkMountNamespace(of: child)
 
             if let early = worker.shard[child], case .awaitingCreatorEvent(let status) = early.phase {
-                early.adopt(credentials: parent.credentials, hasOwnFilter: parent.hasOwnFilter, threadGroup: threadGroup)
+                worker.awaitingCreator[child] = nil
+                early.adopt(credentials: parent.credentials, hasOwnFilter: parent.hasOwnFilter, hasPermissionFilter: parent.hasPermissionFilter, threadGroup: threadGroup)
                 early.phase = .awaitingFirstStop
                 dispatch(child, status, in: worker)
             } else {
-                worker.adopt(Tracee(pid: child, threadGroup: threadGroup, credentials: parent.credentials, hasOwnFilter: parent.hasOwnFilter, phase: .awaitingFirstStop, owner: worker.index))
+                worker.adopt(Tracee(pid: child, threadGroup: threadGroup, credentials: parent.credentials, hasOwnFilter: parent.hasOwnFilter,
+                                    hasPermissionFilter: parent.hasPermissionFilter, phase: .awaitingFirstStop, owner: worker.index))
             }
         }
         // A clone whose arguments remainroot rewrote, or whose trace record
         // waits for the result, still owes the parent its syscall-exit stop.
         let exitStopOwed = parent.pendingExit != nil || parent.pendingTrace != nil
         resume(parent.pid, request: exitStopOwed ? SystemCalls.ptraceSyscall : SystemCalls.ptraceContinue)
+    }
+
+    /// Notes which process should send the event of a new process whose
+    /// first stop came early.
+    ///
+    /// A creator killed by SIGKILL inside fork never sends the event:
+    /// ptrace_stop skips the stop when a fatal signal is pending
+    /// (kernel/signal.c). So the parent that /proc names now is kept, and
+    /// its exit releases the child with the parent's credentials. A child
+    /// whose parent is already gone (reparented, so /proc names a process
+    /// remainroot does not trace) has no known credentials, and is killed.
+    /// A new thread needs neither: SIGKILL ends its whole thread group.
+    private func awaitCreator(ofEarlyStopped pid: ProcessID, in worker: Worker<Backend>) {
+        guard case .success(let status) = SystemCalls.readFile("/proc/\(pid.rawValue)/status") else { return }
+        func field(_ name: String) -> pid_t? {
+            guard let line = status.split(separator: "\n").first(where: { $0.hasPrefix(name) }) else { return nil }
+            return pid_t(String(line.dropFirst(name.count).filter { $0 != "\t" && $0 != " " }))
+        }
+        guard let threadGroup = field("Tgid:"), threadGroup == pid.rawValue, let parent = field("PPid:") else { return }
+
+        // clone(CLONE_PARENT) by the command makes remainroot the parent,
+        // and that creator's event still comes.
+        if worker.shard[ProcessID(parent)] != nil || parent == getpid() {
+            worker.awaitingCreator[pid] = ProcessID(parent)
+            return
+        }
+        logger.logGapOnce("creator-killed-in-fork", pid: pid,
+            "a process was killed inside fork, clone or vfork before its tracer saw the new child; the kernel lets such a child run, but its emulated credentials are unknown, so remainroot killed it (SIGKILL)")
+        _ = SystemCalls.kill(pid, signal: SIGKILL)
+    }
+
+    /// Releases the new processes whose creator event will never come,
+    /// because their parent exited first, with the parent's credentials.
+    private func releaseChildren(ofExited parent: Tracee<Backend>, in worker: Worker<Backend>) {
+        let orphans = worker.awaitingCreator.filter { $0.value == parent.pid }.map(\.key)
+        for child in orphans {
+            worker.awaitingCreator[child] = nil
+            guard let early = worker.shard[child], case .awaitingCreatorEvent(let status) = early.phase else { continue }
+            logger.log(.debug, pid: child, "parent \(parent.pid) exited before its fork event; the child gets its credentials")
+            early.adopt(credentials: parent.credentials, hasOwnFilter: parent.hasOwnFilter, hasPermissionFilter: parent.hasPermissionFilter, threadGroup: child)
+            early.phase = .awaitingFirstStop
+            dispatch(child, status, in: worker)
+        }
     }
 
     /// Returns the thread group of a new thread: its own for fork and
@@ -299,6 +359,7 @@ public final class Tracer<Backend: ArchitectureBackend>: @unchecked Sendable {
             if formerPid != tracee.pid, let moved = worker.forget(formerPid) {
                 execing.credentials = moved.credentials
                 execing.hasOwnFilter = moved.hasOwnFilter
+                execing.hasPermissionFilter = moved.hasPermissionFilter
                 execing.pendingTrace = nil
             }
         }
@@ -328,7 +389,8 @@ public final class Tracer<Backend: ArchitectureBackend>: @unchecked Sendable {
             resume(pid)
             return
         }
-        let leader = Tracee<Backend>(pid: pid, threadGroup: pid, credentials: moved.credentials, hasOwnFilter: moved.hasOwnFilter, phase: .running, owner: worker.index)
+        let leader = Tracee<Backend>(pid: pid, threadGroup: pid, credentials: moved.credentials, hasOwnFilter: moved.hasOwnFilter,
+                                     hasPermissionFilter: moved.hasPermissionFilter, phase: .running, owner: worker.index)
         worker.adopt(leader)
         handleExec(leader, in: worker)
     }
@@ -388,6 +450,10 @@ public final class Tracer<Backend: ArchitectureBackend>: @unchecked Sendable {
             resume(pid, request: tracee.pendingTrace == nil ? SystemCalls.ptraceContinue : SystemCalls.ptraceSyscall)
 
         case .answer(let result):
+            if needsPermissionFilter(tracee, after: entry.syscall),
+               installPermissionFilter(in: tracee, registers: registers, abiIndex: abiIndex, result: result) {
+                return
+            }
             answer(result, to: tracee, registers: registers)
 
         case .rewriteArguments(let replaced):
@@ -428,6 +494,54 @@ public final class Tracer<Backend: ArchitectureBackend>: @unchecked Sendable {
         }
     }
 
+    /// Returns whether the thread's answered call has just left an identity that
+    /// its opens must be checked for, and it has no permission filter yet.
+    private func needsPermissionFilter(_ tracee: Tracee<Backend>, after syscall: Syscall) -> Bool {
+        guard !tracee.hasPermissionFilter else { return false }
+        switch syscall {
+        case .setuid, .setreuid, .setresuid, .setfsuid, .setgid, .setregid, .setresgid, .setfsgid,
+             .setgroups, .capset, .prctl:
+            return !Permission.bypassesChecks(tracee.credentials)
+        default:
+            return false
+        }
+    }
+
+    /// Rewrites the stopped call into seccomp(2) that installs the
+    /// permission filter, as ``PermissionFilter`` describes; the exit stop
+    /// gives the program `result`. Returns false, with the call untouched,
+    /// when the program cannot be written into the tracee, so that the
+    /// caller answers the call as usual.
+    private func installPermissionFilter(in tracee: Tracee<Backend>, registers: Backend.Registers, abiIndex: Int, result: SyscallResult) -> Bool {
+        let pid = tracee.pid
+        let abi = backend.abis[abiIndex]
+        guard let seccompNumber = abi.syscalls.first(where: { $0.value.syscall == .seccomp })?.key else { return false }
+        let image = PermissionFilter.memoryImage(permissionFilter, stackPointer: backend.stackPointer(of: registers),
+                                                 redZoneSize: backend.redZoneSize, wordSize: abi.wordSize)
+        do {
+            try ProcessMemory(pid: pid).write(image.bytes, at: image.address)
+        } catch {
+            logger.log(.warning, pid: pid, "cannot write the permission filter below the stack pointer (\(error)); opens of this thread are checked with the namespace root's rights")
+            return false
+        }
+
+        var modified = registers
+        do {
+            try backend.setSyscallNumber(seccompNumber, in: &modified, registerSets: PtraceRegisterSets(pid: pid))
+        } catch {
+            logFailure(error)
+            return false
+        }
+        backend.setArgument(0, to: PermissionFilter.setModeFilter, in: &modified)
+        backend.setArgument(1, to: 0, in: &modified)
+        backend.setArgument(2, to: image.address, in: &modified)
+        guard writeRegisters(modified, pid) else { return true }
+        tracee.hasPermissionFilter = true
+        tracee.pendingExit = .finishFilterInstallation(result: result, entry: registers)
+        resume(pid, request: SystemCalls.ptraceSyscall)
+        return true
+    }
+
     /// Whether remainroot's filter made this seccomp stop: its mark is in
     /// the event message (SECCOMP_RET_DATA).
     private func isOurStop(_ pid: ProcessID) -> Bool {
@@ -463,6 +577,14 @@ public final class Tracer<Backend: ArchitectureBackend>: @unchecked Sendable {
         case .restoreArguments(let entry):
             backend.restoreArguments(from: entry, into: &registers)
         case .writeResult(let result):
+            backend.setResult(result, in: &registers)
+        case .finishFilterInstallation(let result, let entry):
+            if case .failure(let errno) = backend.result(of: registers) {
+                tracee.hasPermissionFilter = false
+                logger.logGapOnce("permission-filter", pid: tracee.pid,
+                    "the tracee could not install the permission filter (seccomp failed with \(errno)); its opens are checked with the namespace root's rights")
+            }
+            backend.restoreArguments(from: entry, into: &registers)
             backend.setResult(result, in: &registers)
         case .finish(let task, let entry):
             if let entry {

@@ -29,7 +29,36 @@ struct BackendConformance<Backend: ArchitectureBackend> {
             try checkEntry(call, recording, abiIndex: abiIndex, file: file, line: line)
             try checkRun(call, recording, file: file, line: line)
             try checkCancel(call, recording, file: file, line: line)
+            try checkNumberChange(call, recording, abiIndex: abiIndex, file: file, line: line)
         }
+    }
+
+    /// Replacing the call at the seccomp stop, as the engine does to make a
+    /// tracee install a seccomp filter: the new number is in the general
+    /// registers, or in the one register set the backend writes for it, and
+    /// the arguments are left alone.
+    private func checkNumberChange(_ call: Recording.Call, _ recording: Recording, abiIndex: Int, file: StaticString, line: UInt) throws {
+        let what = "\(call.name) replaced by seccomp at the seccomp stop"
+        let original = try decode(recording.image(call, .run, .seccomp), what, file: file, line: line)
+        let seccomp = try XCTUnwrap(backend.abis[abiIndex].syscalls.first { $0.value.syscall == .seccomp }?.key,
+                                    "\(what): \(abiName) lists no seccomp", file: file, line: line)
+
+        var registers = original
+        let registerSets = RecordedRegisterSets()
+        try backend.setSyscallNumber(seccomp, in: &registers, registerSets: registerSets)
+        if expectedRegisterSetWrites.isEmpty {
+            XCTAssertEqual(backend.syscallNumber(of: registers), seccomp, "\(what): number", file: file, line: line)
+            XCTAssertTrue(registerSets.writes.isEmpty, "\(what): no other register set", file: file, line: line)
+        } else {
+            let number = withUnsafeBytes(of: Int32(truncatingIfNeeded: seccomp)) { Array($0) }
+            XCTAssertEqual(registerSets.writes.map(\.type), expectedRegisterSetWrites.map(\.type), "\(what): register sets", file: file, line: line)
+            XCTAssertEqual(registerSets.writes.map(\.bytes), [number], "\(what): register set contents", file: file, line: line)
+        }
+        for index in 0..<6 {
+            XCTAssertEqual(backend.argument(index, of: registers), backend.argument(index, of: original), "\(what): argument \(index)", file: file, line: line)
+        }
+        XCTAssertEqual(backend.stackPointer(of: registers), backend.stackPointer(of: original), "\(what): stack pointer", file: file, line: line)
+        XCTAssertEqual(backend.redZoneSize % 16, 0, "\(what): the red zone keeps the stack's 16-byte alignment", file: file, line: line)
     }
 
     private func decode(_ bytes: [UInt8]?, _ what: String, file: StaticString, line: UInt) throws -> Backend.Registers {

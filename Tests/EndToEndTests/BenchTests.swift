@@ -123,14 +123,25 @@ final class BenchTests: XCTestCase {
         }
     }
 
-    func testWorkersOtherThanOneAreRejected() throws {
-        let rejected = try bench(["--workers", "2"])
-        XCTAssertEqual(rejected.status, 125)
-        XCTAssertTrue(rejected.standardError.contains("--workers 2 is not supported yet"), rejected.standardError)
+    func testWorkersReachTracedRuns() throws {
+        try Harness.require("cc")
+        for arguments in [["--workers", "2"], ["--workers=2"]] {
+            let result = try bench(["--quick", "--json", "--only=getuid"] + arguments)
+            XCTAssertEqual(result.status, 0, result.standardError)
+            XCTAssertTrue(result.standardOutput.contains("Traced runs use --workers 2."), result.standardOutput)
+        }
 
         let zero = try bench(["--workers", "0"])
         XCTAssertEqual(zero.status, 125)
         XCTAssertTrue(zero.standardError.contains("invalid --workers value '0'"), zero.standardError)
+
+        let huge = try bench(["--workers", "99999"])
+        XCTAssertEqual(huge.status, 125)
+        XCTAssertTrue(huge.standardError.contains("invalid --workers value '99999'"), huge.standardError)
+
+        let flagWithValue = try bench(["--json=yes"])
+        XCTAssertEqual(flagWithValue.status, 125)
+        XCTAssertTrue(flagWithValue.standardError.contains("--json takes no value"), flagWithValue.standardError)
     }
 
     func testInvalidArgumentsAreRejected() throws {

@@ -39,6 +39,18 @@ final class HostileTests: XCTestCase {
 
     /// A traced program cannot have a second tracer: PTRACE_TRACEME fails
     /// with EPERM where real root would succeed, and remainroot says why.
+    /// A process SIGKILLed inside fork reports no fork event, so its new
+    /// child cannot get its credentials that way; remainroot must still
+    /// end, with no process of the run left stopped.
+    func testParentKilledInsideFork() throws {
+        let program = try Harness.compile("kill-in-fork")
+        for round in 0..<3 {
+            let output = try Harness.run([Harness.remainroot, "--unshare", "--", program, "200"], timeout: 60)
+            XCTAssertEqual(output.status, 0, "round \(round): \(output.standardError)")
+            XCTAssertEqual(output.standardOutput, "done 200 rounds\n", "round \(round)")
+        }
+    }
+
     func testPtraceByATracee() throws {
         let program = try Harness.compile("hostile")
         let output = try Harness.run([Harness.remainroot, "--unshare", "--", program, "trace-me"])

@@ -301,3 +301,59 @@ final class SeccompFilterTests: XCTestCase {
         }
     }
 }
+
+/// The permission filter a thread installs when its emulated identity stops
+/// bypassing permission checks, run in the same interpreter.
+final class PermissionFilterTests: XCTestCase {
+    func testEveryPathPermissionCallStopsWhateverItsFlags() throws {
+        let abi = try x86_64ABI()
+        let program = PermissionFilter.instructions(abis: [abi, i386ABI])
+        var checked = 0
+        for (number, entry) in abi.syscalls where entry.syscall.isPathPermissionCall {
+            // open(path, O_RDONLY) has no O_CREAT, which the first filter
+            // waits for; this one stops it.
+            let data = SeccompData(number: UInt32(number), arch: auditArchX86_64)
+            XCTAssertEqual(try evaluate(program, on: data), returnTrace, "\(entry.syscall)")
+            checked += 1
+        }
+        XCTAssertEqual(checked, Syscall.allCases.filter(\.isPathPermissionCall).count)
+    }
+
+    func testOtherCallsAndABIsAreAllowed() throws {
+        let abi = try x86_64ABI()
+        let program = PermissionFilter.instructions(abis: [abi, i386ABI])
+        for (number, entry) in abi.syscalls where !entry.syscall.isPathPermissionCall {
+            let data = SeccompData(number: UInt32(number), arch: auditArchX86_64)
+            XCTAssertEqual(try evaluate(program, on: data), returnAllow, "\(entry.syscall)")
+        }
+        // i386 lists no permission call here, so its block is left out.
+        XCTAssertEqual(try evaluate(program, on: SeccompData(number: 213, arch: auditArchI386)), returnAllow)
+        XCTAssertEqual(try evaluate(program, on: SeccompData(number: 2, arch: auditArchAArch64)), returnAllow)
+    }
+
+    func testMemoryImageOfSixtyFourBitTask() {
+        let instructions = [shim_bpf_instruction(code: 0x06, jt: 1, jf: 2, k: 0x7fff_0000),
+                            shim_bpf_instruction(code: 0x20, jt: 0, jf: 0, k: 4)]
+        let stackPointer: UInt64 = 0x7ffd_0000_1238
+        let image = PermissionFilter.memoryImage(instructions, stackPointer: stackPointer, redZoneSize: 128, wordSize: 8)
+
+        XCTAssertEqual(image.address % 16, 0, "sock_fprog alignment")
+        XCTAssertEqual(image.programAddress % 16, 0, "program alignment")
+        XCTAssertLessThanOrEqual(image.address + UInt64(image.bytes.count), stackPointer - 128, "the red zone stays untouched")
+        XCTAssertEqual(Array(image.bytes[0..<2]), [2, 0], "sock_fprog.len")
+        let pointer = image.bytes[8..<16].reversed().reduce(UInt64(0)) { $0 << 8 | UInt64($1) }
+        XCTAssertEqual(pointer, image.programAddress, "sock_fprog.filter")
+        let program = Array(image.bytes[Int(image.programAddress - image.address)...])
+        XCTAssertEqual(program, [0x06, 0x00, 1, 2, 0x00, 0x00, 0xff, 0x7f, 0x20, 0x00, 0, 0, 4, 0, 0, 0], "struct sock_filter, little-endian")
+    }
+
+    func testMemoryImageOfThirtyTwoBitTask() {
+        let instructions = [shim_bpf_instruction(code: 0x06, jt: 0, jf: 0, k: 0x7fff_0000)]
+        let image = PermissionFilter.memoryImage(instructions, stackPointer: 0xffd0_1000, redZoneSize: 128, wordSize: 4)
+
+        XCTAssertEqual(Array(image.bytes[0..<2]), [1, 0], "compat_sock_fprog.len")
+        let pointer = image.bytes[4..<8].reversed().reduce(UInt64(0)) { $0 << 8 | UInt64($1) }
+        XCTAssertEqual(pointer, image.programAddress, "compat_sock_fprog.filter, a 32-bit pointer")
+        XCTAssertLessThan(image.programAddress, 0x1_0000_0000)
+    }
+}

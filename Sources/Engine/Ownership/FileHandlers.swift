@@ -24,6 +24,7 @@ struct FileCallContext {
     static let regularFile: UInt32 = 0o100000       // S_IFREG
 
     var paths: TraceePaths { TraceePaths(pid: pid, memory: memory, sharesTracerRoot: !store.rootsMayDiffer) }
+    var permissions: PathPermissions { PathPermissions(paths: paths, store: store, credentials: credentials) }
 
     /// The owner a program sees: the recorded one over the real one.
     func visibleOwner(of file: OpenedFile, record: OwnershipRecord?) -> (uid: UInt32, gid: UInt32) {
@@ -100,13 +101,23 @@ struct FileCallContext {
             let flags = arguments[4]
             guard flags & ~(Self.symlinkNoFollow | Self.emptyPath) == 0 else { throw .kernel(.invalidArgument) }
             let path = try readPath(arguments[1])
-            return try paths.open(directory: Int32(truncatingIfNeeded: arguments[0]), path: path,
-                                  followLastLink: flags & Self.symlinkNoFollow == 0, allowEmpty: flags & Self.emptyPath != 0)
+            return try openPath(directory: Int32(truncatingIfNeeded: arguments[0]), path: path,
+                                followLastLink: flags & Self.symlinkNoFollow == 0, allowEmpty: flags & Self.emptyPath != 0)
         default:
             let path = try readPath(arguments[0])
-            return try paths.open(directory: TraceePaths.currentDirectory, path: path,
-                                  followLastLink: syscall != .lchown, allowEmpty: false)
+            return try openPath(directory: TraceePaths.currentDirectory, path: path,
+                                followLastLink: syscall != .lchown, allowEmpty: false)
         }
+    }
+
+    /// Resolves a path the tracer acts on itself. An identity that may be
+    /// refused a search walks the path name by name, so that an
+    /// unsearchable directory on the way is EACCES as in the kernel.
+    private func openPath(directory: Int32, path: [UInt8], followLastLink: Bool, allowEmpty: Bool) throws(TraceePaths.Failure) -> OpenedFile {
+        if Permission.bypassesSearch(credentials) {
+            return try paths.open(directory: directory, path: path, followLastLink: followLastLink, allowEmpty: allowEmpty)
+        }
+        return try permissions.resolve(directory: directory, path: path, followLastLink: followLastLink, allowEmpty: allowEmpty)
     }
 
     /// Runs a resolution: the opened file, nil when only the kernel can
@@ -146,17 +157,17 @@ struct FileCallContext {
             let flags = UInt32(truncatingIfNeeded: bytes.reversed().reduce(UInt64(0)) { $0 << 8 | UInt64($1) })
             return openCreating(directory: Int32(truncatingIfNeeded: arguments[0]), pathAddress: arguments[1], flags: flags)
         case .mkdir:
-            return created(directory: TraceePaths.currentDirectory, pathAddress: arguments[0])
+            return try creating(directory: TraceePaths.currentDirectory, pathAddress: arguments[0])
         case .mkdirat:
-            return created(directory: Int32(truncatingIfNeeded: arguments[0]), pathAddress: arguments[1])
+            return try creating(directory: Int32(truncatingIfNeeded: arguments[0]), pathAddress: arguments[1])
         case .symlink:
-            return created(directory: TraceePaths.currentDirectory, pathAddress: arguments[1])
+            return try creating(directory: TraceePaths.currentDirectory, pathAddress: arguments[1])
         case .symlinkat:
-            return created(directory: Int32(truncatingIfNeeded: arguments[1]), pathAddress: arguments[2])
+            return try creating(directory: Int32(truncatingIfNeeded: arguments[1]), pathAddress: arguments[2])
         case .mknod:
-            return mknod(directory: TraceePaths.currentDirectory, pathAddress: arguments[0], modeIndex: 1, arguments: arguments)
+            return try mknod(directory: TraceePaths.currentDirectory, pathAddress: arguments[0], modeIndex: 1, arguments: arguments)
         case .mknodat:
-            return mknod(directory: Int32(truncatingIfNeeded: arguments[0]), pathAddress: arguments[1], modeIndex: 2, arguments: arguments)
+            return try mknod(directory: Int32(truncatingIfNeeded: arguments[0]), pathAddress: arguments[1], modeIndex: 2, arguments: arguments)
         case .stat, .lstat:
             guard let statLayout else { return .passThrough }
             return inspectStatus(buffer: arguments[1], layout: .stat(statLayout)) { () throws(TraceePaths.Failure) in
@@ -209,6 +220,16 @@ struct FileCallContext {
         return store.record(of: parent)?.gid != nil
     }
 
+    /// mkdir, symlink and mknod of a FIFO, socket or regular file: refused
+    /// where the emulated identity may not make the name, else recorded
+    /// like ``created(directory:pathAddress:)``.
+    private func creating(directory: Int32, pathAddress: UInt64) throws(Errno) -> SyscallAction {
+        if !credentials.isCapable(CapabilitySet.dacOverride), let path = try? paths.readPath(at: pathAddress) {
+            try permissions.checkCreate(directory: directory, path: path)
+        }
+        return created(directory: directory, pathAddress: pathAddress)
+    }
+
     /// mkdir and symlink: the call creates its path or fails.
     private func created(directory: Int32, pathAddress: UInt64) -> SyscallAction {
         guard let path = try? paths.readPath(at: pathAddress), needsNewOwner(directory: directory, path: path) else { return .passThrough }
@@ -218,6 +239,7 @@ struct FileCallContext {
     /// An open that may create a file. Without O_EXCL it may open one that
     /// exists instead, which keeps its owner, so the path is looked up
     /// first.
+    /// The permission checks ran before, in ``SyscallHandlers``.
     private func openCreating(directory: Int32, pathAddress: UInt64, flags: UInt32) -> SyscallAction {
         guard flags & OpenFlags.creating != 0 else { return .passThrough }
         guard let path = try? paths.readPath(at: pathAddress), needsNewOwner(directory: directory, path: path) else { return .passThrough }
@@ -284,14 +306,25 @@ struct FileCallContext {
     /// overlayfs whiteout (a character device 0:0), the kernel's own answer
     /// stands, and a whiteout gets its creator's owner as other new files
     /// do.
-    private func mknod(directory: Int32, pathAddress: UInt64, modeIndex: Int, arguments: [UInt64]) -> SyscallAction {
+    ///
+    /// The refusals come in the kernel's order (`do_mknodat`, then
+    /// `vfs_mknod`): an invalid type, the path walk, an existing name or a
+    /// read-only mount, write and search permission on the directory
+    /// (EACCES), and only then CAP_MKNOD for a device (EPERM).
+    private func mknod(directory: Int32, pathAddress: UInt64, modeIndex: Int, arguments: [UInt64]) throws(Errno) -> SyscallAction {
         let mode = UInt32(truncatingIfNeeded: arguments[modeIndex])
         let type = mode & Self.fileTypeMask
         let dev = UInt32(truncatingIfNeeded: arguments[modeIndex + 1])
+        // `may_mknod`: a directory is EPERM and an unknown type EINVAL.
+        let fifo: UInt32 = 0o010000, socket: UInt32 = 0o140000
+        guard [0, Self.regularFile, Self.characterDevice, Self.blockDevice, fifo, socket].contains(type) else { return .passThrough }
         guard type == Self.characterDevice || type == Self.blockDevice else {
             // A FIFO, socket or regular file: the kernel makes it, owned
             // by the namespace root.
-            return created(directory: directory, pathAddress: pathAddress)
+            return try creating(directory: directory, pathAddress: pathAddress)
+        }
+        if !credentials.isCapable(CapabilitySet.dacOverride), let path = try? paths.readPath(at: pathAddress) {
+            try permissions.checkCreate(directory: directory, path: path)
         }
         // The kernel makes a whiteout for anyone, owned by the creator's
         // fsuid and fsgid, which here may be emulated ones.

@@ -124,6 +124,28 @@ struct TraceePaths {
         return try wrap(try openTraceeDescriptor(fd))
     }
 
+    /// Opens the tracee's root directory: the tracer's own when they share
+    /// it, else /proc/PID/root.
+    func openRootDirectory() throws(Failure) -> OpenedFile {
+        if sharesTracerRoot {
+            return try wrapAny(shim_open_path(Self.currentDirectory, "/", 0, 0))
+        }
+        return try wrapAny(try openProcessLink("root"))
+    }
+
+    /// Opens one name in `directory` without following a symbolic link
+    /// there, crossing a mount point as a lookup does. ".." climbs to the
+    /// parent, so the caller stops it at the tracee's root.
+    func openChild(of directory: OpenedFile, name: [UInt8]) throws(Failure) -> OpenedFile {
+        // The bytes go as they are: a name need not be valid UTF-8.
+        let text = name.map { CChar(bitPattern: $0) } + [0]
+        let fd = shim_open_path(directory.descriptor, text, 1, 0)
+        guard fd >= 0 else {
+            throw .kernel(Errno(-fd))
+        }
+        return try wrapAny(fd)
+    }
+
     private func wrap(_ descriptor: Int32) throws(Failure) -> OpenedFile {
         let file: OpenedFile
         do {

@@ -25,6 +25,9 @@ final class Worker<Backend: ArchitectureBackend>: @unchecked Sendable {
 
     /// The tracees attached to this thread, by thread id.
     var shard: [ProcessID: Tracee<Backend>] = [:]
+    /// New processes whose first stop came before their creator's event,
+    /// with the thread group of the parent that /proc named at that stop.
+    var awaitingCreator: [ProcessID: ProcessID] = [:]
     /// The size of the shard plus the tracees in transit to this worker.
     let load = Atomic<Int>(0)
     private(set) var reader: PIDTable<Tracee<Backend>>.Reader!
