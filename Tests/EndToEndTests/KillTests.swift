@@ -46,7 +46,11 @@ final class KillTests: XCTestCase {
         ]
 
         for (modeIndex, mode) in modes.enumerated() {
-            let duration = try calibrate(mode.options, reaper: reaper, in: work.appendingPathComponent("calibrate-\(mode.name)"))
+            // The shorter of two full runs, because a run slowed down by
+            // other work on the machine would put many kills after the end.
+            var duration = try (0..<2).map { run in
+                try calibrate(mode.options, reaper: reaper, in: work.appendingPathComponent("calibrate-\(mode.name)-\(run)"))
+            }.min()!
             var killedMidRun = 0
             let count = trials / modes.count + (modeIndex < trials % modes.count ? 1 : 0)
             for trial in 0..<count {
@@ -56,8 +60,13 @@ final class KillTests: XCTestCase {
                 let context = "mode \(mode.name), \(workers) workers, trial \(trial), kill after \(Int(delay * 1000)) ms, seed \(seed)"
                 let directory = work.appendingPathComponent("\(mode.name)-\(trial)")
                 let outcome = try runAndKill(options, reaper: reaper, in: directory, after: delay, context: context)
-                if outcome == .killed { killedMidRun += 1 }
                 guard outcome != .leftProcesses else { return }
+                if outcome == .killed {
+                    killedMidRun += 1
+                } else {
+                    // The build ended before the kill, so it is shorter.
+                    duration = min(duration, delay)
+                }
                 try checkRecords(options, in: directory, context: context)
             }
             // Kills after the build ended test nothing; the delays are
@@ -77,7 +86,8 @@ final class KillTests: XCTestCase {
         let start = Date()
         let output = try Harness.run([reaper, Harness.remainroot, "--unshare"] + options + ["--", "sh", Self.workload, directory.path, String(Self.fileCount)], timeout: 60)
         let duration = Date().timeIntervalSince(start)
-        XCTAssertTrue(output.standardOutput.contains("command exit 0\n"), "the build failed without a kill: \(output.combined)")
+        let commandLine = output.standardOutput.split(separator: "\n").first { $0.hasPrefix("command ") }
+        XCTAssertTrue(commandLine?.hasSuffix(" exit 0") ?? false, "the build failed without a kill: \(output.combined)")
         let logged = (try? String(contentsOf: directory.appendingPathComponent("chown.log"), encoding: .utf8)) ?? ""
         // 150 files and their folders, and the unpacked third again.
         XCTAssertGreaterThan(logged.split(separator: "\n").count, Self.fileCount, "the build logged too few chowns")
@@ -105,7 +115,7 @@ final class KillTests: XCTestCase {
         // to every attached tracee (PTRACE_O_EXITKILL). A process in the
         // middle of a hand-over between workers, parked in pause(2) with
         // no tracer, is killed by remainroot's guardian process instead,
-        // as soon as it sees remainroot end. After both, each marked
+        // as soon as it detects that remainroot ended. After both, each marked
         // process must be dying: a zombie, exiting, or with SIGKILL
         // pending.
         let deadline = Date().addingTimeInterval(10)
@@ -115,13 +125,32 @@ final class KillTests: XCTestCase {
         while Self.processes(marked: marker, except: child.pid).contains(where: { $0.name == "rr-guardian" && !$0.isDying }) && Date() < deadline {
             usleep(1000)
         }
-        let escaped = Self.processes(marked: marker, except: child.pid).filter { !$0.isDying }
+        // A process that looks alive gets a second to die, and must then
+        // have died of SIGKILL (checked below from the subreaper's report).
+        // NOTE: under CPU load about 1 trial in 100 shows a process with
+        // no SIGKILL pending and no PF_EXITING right after remainroot
+        // died, which is gone soon after. Whether that is a window of the
+        // kernel's exit path or a tracee that escaped is not settled.
+        var escaped = Self.processes(marked: marker, except: child.pid).filter { !$0.isDying }
+        let lookedAlive = escaped
+        let grace = Date().addingTimeInterval(1)
+        while !escaped.isEmpty && Date() < grace {
+            usleep(1000)
+            let running = Set(Self.processes(marked: marker, except: child.pid).filter { !$0.isDying }.map(\.pid))
+            escaped = escaped.filter { running.contains($0.pid) }
+        }
         guard escaped.isEmpty else {
             Harness.fail("\(context): processes run on after remainroot died: \(Self.describe(escaped))")
             for process in escaped { kill(process.pid, SIGKILL) }
             child.killGroup()
             return .leftProcesses
         }
+        if !lookedAlive.isEmpty {
+            // Not a failure, but worth seeing in the log if it recurs.
+            FileHandle.standardError.write(Data("\(context): still running right after remainroot died, gone within a second: \(Self.describe(lookedAlive))\n".utf8))
+        }
+        let log = directory.appendingPathComponent("chown.log").path
+        let logSizeAfterKill = Self.fileSize(log)
 
         // The subreaper exits once no descendant is left.
         _ = child.collect(until: deadline)
@@ -133,9 +162,20 @@ final class KillTests: XCTestCase {
             return .leftProcesses
         }
 
+        // Processes that died late would have stopped writing; one that
+        // escaped would have gone on with the build.
+        XCTAssertEqual(Self.fileSize(log), logSizeAfterKill, "\(context): the build went on logging chowns after remainroot died")
+
         let output = String(decoding: child.standardOutput, as: UTF8.self)
         XCTAssertTrue(output.hasSuffix(" others\n"), "\(context): the subreaper did not finish: \(output)")
-        return output.contains("command signal 9\n") ? .killed : .finished
+        // A process that looked alive after the kill must have died of it;
+        // one that exited on its own ran on untraced.
+        for process in lookedAlive {
+            if let line = output.split(separator: "\n").first(where: { $0.hasPrefix("reaped \(process.pid) ") }) {
+                XCTAssertTrue(line.hasSuffix(" signal 9"), "\(context): pid \(process.pid) (\(process.name)) ran on after remainroot died and ended with '\(line)'")
+            }
+        }
+        return output.contains("command \(pid) signal 9\n") ? .killed : .finished
     }
 
     /// Checks, in a second remainroot run over the same records, that every
@@ -173,6 +213,10 @@ final class KillTests: XCTestCase {
 
     static let workload = Harness.programsDirectory.appendingPathComponent("build-workload.sh").path
 
+    private static func fileSize(_ path: String) -> Int {
+        (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? 0
+    }
+
     private static func startedPID(_ text: String) -> pid_t? {
         guard let line = text.split(separator: "\n").first, line.hasPrefix("started ") else { return nil }
         return pid_t(line.dropFirst("started ".count))
@@ -199,7 +243,8 @@ final class KillTests: XCTestCase {
     }
 
     private static func describe(_ processes: [MarkedProcess]) -> String {
-        processes.map { "pid \($0.pid) state \($0.state) \($0.name)" }.joined(separator: ", ")
+        processes.map { "pid \($0.pid) state \($0.state) flags 0x\(String($0.flags, radix: 16)) pending 0x\(String($0.pendingSignals, radix: 16)) \($0.name)" }
+            .joined(separator: ", ")
     }
 
     /// Finds every process but `excluded` whose environment contains the

@@ -5,9 +5,10 @@
  *
  * Usage: subreaper COMMAND [ARG...]
  *
- * Prints "started PID" once the command runs, "command exit N" or
- * "command signal N" when it ends, and "reaped N others" when no child is
- * left, then exits 0. It waits for as long as any descendant lives, so a
+ * Prints "started PID" once the command runs, "command PID exit N" or
+ * "command PID signal N" when it ends, "reaped PID exit N" or "reaped PID
+ * signal N" for every other process it reaps, and "reaped N others" when
+ * no child is left, then exits 0. It waits for as long as any descendant lives, so a
  * process that outlives its tracer keeps it waiting; the caller bounds the
  * wait. The kill tests use it because init on some machines (a Firecracker
  * VM's init, for one) never reaps orphans, which would leave every orphan a
@@ -57,13 +58,13 @@ int main(int argc, char **argv)
             fprintf(stderr, "subreaper: waitpid failed: %s\n", strerror(errno));
             return 2;
         }
-        if (pid != command) {
+        const char *name = pid == command ? "command" : "reaped";
+        if (pid != command)
             others++;
-        } else if (WIFEXITED(status)) {
-            printf("command exit %d\n", WEXITSTATUS(status));
-        } else {
-            printf("command signal %d\n", WTERMSIG(status));
-        }
+        if (WIFEXITED(status))
+            printf("%s %d exit %d\n", name, (int)pid, WEXITSTATUS(status));
+        else
+            printf("%s %d signal %d\n", name, (int)pid, WTERMSIG(status));
         fflush(stdout);
     }
     printf("reaped %ld others\n", others);
