@@ -201,8 +201,11 @@ struct RunCommand {
             }
             return "\(sqliteMessage); check that it and its folder are writable, because SQLite writes a journal beside it"
         }
-        let folder = path.contains("/") ? String(path[..<path.lastIndex(of: "/")!]) : "."
-        if stat(folder.isEmpty ? "/" : folder, &status) != 0 {
+        var folder = path.contains("/") ? String(path[..<path.lastIndex(of: "/")!]) : "."
+        if folder.isEmpty {
+            folder = "/"
+        }
+        if stat(folder, &status) != 0 {
             return "its folder '\(folder)' does not exist; create it first"
         }
         return "\(sqliteMessage); check that its folder '\(folder)' is writable"
