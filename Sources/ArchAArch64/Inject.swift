@@ -5,7 +5,8 @@
 ///
 /// NOTE: the kernel puts back x7 after every syscall stop
 /// (arch/arm64/kernel/ptrace.c, `report_syscall`), so x7 cannot be written
-/// there; seccomp(2) takes three arguments and no call here needs more.
+/// there. seccomp(2) takes three arguments, and no call injected here
+/// needs more.
 extension AArch64Registers {
     static let supervisorCallInstruction: [UInt8] = [0x01, 0x00, 0x00, 0xD4]
 

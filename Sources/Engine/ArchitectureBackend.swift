@@ -109,19 +109,19 @@ public protocol ArchitectureBackend: Sendable {
     /// a `PTRACE_EVENT_STOP` after fork, vfork or clone returned 0 in it.
     func parkedRegisters(_ registers: Registers) -> Registers?
 
-    /// The machine code of the instruction that makes a system call in the
-    /// stopped thread's ABI (x86_64's `syscall`, i386's `int $0x80`), or
-    /// nil for an ABI the backend does not shim. Any stop.
+    /// Returns the machine code of the instruction that makes a system call
+    /// in the stopped thread's ABI (x86_64's `syscall`, i386's `int $0x80`),
+    /// or nil for an ABI the backend does not shim. Call at any stop.
     func syscallInstruction(for registers: Registers) -> [UInt8]?
 
     /// A copy of `registers` changed so that, once resumed, the thread
     /// executes the instruction of ``syscallInstruction(for:)`` that the
     /// engine wrote at `address`, as call `number` of its ABI with
     /// `arguments` (at most six). The engine writes the whole register set
-    /// back. Call at a syscall-exit stop, where the kernel has already
-    /// stored the result and returns to the program with these registers;
-    /// at the execve event stop the kernel would still overwrite the
-    /// result register. nil for an ABI without ``syscallInstruction(for:)``.
+    /// back. Call at a syscall-exit stop, because there the kernel has
+    /// already stored the result and returns to the program with these
+    /// registers. At the execve event stop the kernel would still overwrite
+    /// the result register. nil for an ABI without ``syscallInstruction(for:)``.
     func injectedSyscallRegisters(_ registers: Registers, number: Int64, arguments: [UInt64], at address: UInt64) -> Registers?
 
     /// The program counter, for crash reports and invariant messages.
@@ -273,8 +273,8 @@ public struct SyscallEntry: Sendable, Hashable {
     /// call the filter leaves to the kernel whatever its arguments.
     ///
     /// For a thread whose emulated credentials equal the kernel's, the
-    /// kernel's own answer to a read, and to a set*id call that names only
-    /// the ids the thread already has, is the emulated answer, so those
+    /// kernel's own result of a read, and of a set*id call that names only
+    /// the ids the thread already has, is the emulated result, so those
     /// calls do not stop. setgroups (which the kernel refuses after "deny"
     /// was written to /proc/PID/setgroups), capset and the writing prctl
     /// options stop in every scope.
@@ -315,8 +315,8 @@ public struct SyscallEntry: Sendable, Hashable {
 
     /// Stops a set*id call unless each of its id arguments is `passing` or
     /// the "unchanged" value -1 (0xFFFF for a 16-bit call). The filter
-    /// compares the low 32 bits, and the kernel reads no more of a uid_t;
-    /// a 16-bit call whose upper bits are set stops, which is safe.
+    /// compares the low 32 bits, and the kernel reads no more of a uid_t.
+    /// A 16-bit call whose upper bits are set stops, which is safe.
     private func idCondition(passing id: UInt32?) -> StopCondition {
         let unchanged: UInt32 = idWidth == .bits16 ? 0xFFFF : Credentials.unchanged
         let passing = id.flatMap { idWidth == .bits16 && $0 >= 0xFFFF ? nil : $0 }
@@ -332,18 +332,18 @@ public struct SyscallEntry: Sendable, Hashable {
     }
 }
 
-/// Which threads a seccomp filter is made for.
+/// The threads a seccomp filter is made for.
 public enum FilterScope: Sendable, Hashable {
-    /// Threads whose emulated credentials equal the ones the kernel holds
-    /// for them. `uid` and `gid` are the ids the kernel holds in all four
-    /// uid (or gid) fields, which set*id calls may name without stopping;
-    /// nil when the fields differ or the id is not mapped.
+    /// Threads whose emulated credentials equal their kernel credentials.
+    /// `uid` and `gid` are the ids in all four kernel uid (or gid) fields,
+    /// which set*id calls may name without stopping. Each is nil when the
+    /// fields differ or the id is not mapped.
     case matchingCredentials(uid: UInt32?, gid: UInt32?)
     /// Threads whose emulated credentials differ from the kernel's: every
     /// credential call stops, whatever its arguments.
     case differingCredentials
 
-    /// The scope of a thread whose kernel credentials are `real`.
+    /// Returns the scope of a thread whose kernel credentials are `real`.
     public static func matching(_ real: Credentials, userMapping: IDMapping, groupMapping: IDMapping) -> FilterScope {
         let uid = [real.euid, real.suid, real.fsuid].allSatisfy { $0 == real.uid } && userMapping.maps(real.uid) ? real.uid : nil
         let gid = [real.egid, real.sgid, real.fsgid].allSatisfy { $0 == real.gid } && groupMapping.maps(real.gid) ? real.gid : nil
@@ -493,7 +493,7 @@ public enum Syscall: String, Sendable, CaseIterable {
 
     /// The calls whose result depends on the caller's permission to open,
     /// search or create, which stop for every thread whose emulated
-    /// identity does not bypass those checks (see ``Permission``). The
+    /// credentials differ from its real ones (see ``PermissionFilter``). The
     /// opens among them also stop for ownership records when they may
     /// create a file.
     public var isPathPermissionCall: Bool {
@@ -532,15 +532,15 @@ public enum Syscall: String, Sendable, CaseIterable {
     public var summary: String {
         switch self {
         case .getuid, .geteuid, .getgid, .getegid, .getresuid, .getresgid, .getgroups:
-            return "answered from the emulated credentials of the calling thread"
+            return "stops once the thread's emulated credentials differ from its real ones, and returns the emulated ids; before that the kernel's result is the same"
         case .setuid, .setgid, .setreuid, .setregid, .setresuid, .setresgid, .setfsuid, .setfsgid, .setgroups:
-            return "changes the emulated credentials by the kernel's rules; the kernel's are untouched"
+            return "changes the emulated credentials by the kernel's rules; the kernel's are untouched. While the credentials equal the real ones, a call naming only the real ids or -1 reaches the kernel, where it changes nothing"
         case .capget:
-            return "answered from the emulated capability sets"
+            return "stops once the thread's emulated credentials differ from its real ones, and returns the emulated capability sets"
         case .capset:
             return "changes the emulated capability sets by the kernel's rules"
         case .prctl:
-            return "the keep-caps, securebits, bounding-set and ambient options are emulated; other options stop nowhere"
+            return "the keep-caps, securebits, bounding-set and ambient options are emulated (the reads only once the credentials differ from the real ones); other options stop nowhere"
         case .chown, .fchown, .lchown, .fchownat:
             return "checked by the kernel's rules for the emulated identity; mapped ids are applied, unmapped ones recorded"
         case .mknod, .mknodat:
@@ -562,7 +562,7 @@ public enum Syscall: String, Sendable, CaseIterable {
         case .mkdir, .mkdirat, .symlink, .symlinkat:
             return "checked by the kernel's permission rules for an emulated identity without CAP_DAC_OVERRIDE; a file created under an emulated fsuid or fsgid other than 0 gets that owner recorded"
         case .access, .faccessat, .faccessat2, .execve, .execveat:
-            return "stops only for an emulated identity that does not bypass permission checks, and is checked by the kernel's rules for it"
+            return "stops only once the thread's emulated credentials differ from its real ones, and is checked by the kernel's rules for the emulated identity"
         }
     }
 }

@@ -8,7 +8,7 @@ import CShims
 ///
 /// The first filter of a command that starts with its real credentials
 /// (the namespace root's, the common case of a package build) lets reads
-/// and no-op set*id calls reach the kernel, whose answer is then the
+/// and no-op set*id calls reach the kernel, whose result is then the
 /// emulated one. A filter can be neither changed nor removed, so the tracer
 /// makes the thread install this one at the moment its credentials start
 /// to differ: at the seccomp stop of the set*id, setgroups, capset or prctl

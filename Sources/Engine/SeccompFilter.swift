@@ -1,7 +1,7 @@
 import CShims
 
 /// A classic-BPF seccomp program: it returns `SECCOMP_RET_TRACE` for the
-/// calls remainroot answers, when their arguments call for it (see
+/// calls remainroot emulates, when their arguments call for it (see
 /// ``SyscallEntry/stopCondition(in:)``), and `SECCOMP_RET_ALLOW` for
 /// everything else, so an ordinary program hardly ever stops. The traced
 /// child installs one before execve; ``PermissionFilter`` is the second.
@@ -35,8 +35,8 @@ public struct SeccompFilter: Sendable {
     // NOTE: a big-endian backend needs offset 20 here.
     static let offsetOfFirstArgumentLowWord: UInt32 = 16
 
-    /// Builds the program for `abis`, whose listed calls stop as
-    /// ``SyscallEntry/stopCondition(in:)`` says for `scope`. Each ABI gets
+    /// Builds the program for `abis`, whose listed calls stop under the
+    /// ``SyscallEntry/stopCondition(in:)`` of `scope`. Each ABI gets
     /// one block that first matches the audit arch, so that a call is never
     /// compared with the numbers of another ABI (an i386 `setuid32` is 213,
     /// which is x86_64's `epoll_create`).
@@ -89,7 +89,8 @@ public struct SeccompFilter: Sendable {
     /// Tests the clauses in order: the first that holds returns TRACE, and
     /// when none does the block returns ALLOW. A failed comparison jumps to
     /// the next clause, which loads its own first argument again because
-    /// BPF jumps only forward and the accumulator then holds any argument.
+    /// BPF jumps only forward and the accumulator may then contain any
+    /// argument.
     private static func argumentBlock(_ clauses: [[ArgumentComparison]]) -> [shim_bpf_instruction] {
         var block: [shim_bpf_instruction] = []
         for clause in clauses {

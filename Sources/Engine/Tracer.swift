@@ -513,9 +513,9 @@ public final class Tracer<Backend: ArchitectureBackend>: @unchecked Sendable {
         }
     }
 
-    /// Returns whether the thread's answered call has just made its emulated
+    /// Returns whether the thread's emulated call has just made its emulated
     /// credentials differ from the real ones, and it has no permission
-    /// filter yet: from now on the kernel's answers to its reads and its
+    /// filter yet. From now on the kernel's results of its reads and its
     /// permission checks would be the real credentials', not its own.
     private func needsPermissionFilter(_ tracee: Tracee<Backend>, after syscall: Syscall) -> Bool {
         guard !tracee.hasPermissionFilter else { return false }
@@ -565,9 +565,9 @@ public final class Tracer<Backend: ArchitectureBackend>: @unchecked Sendable {
 
     /// Makes a thread stopped at the exit of execve run seccomp(2) that
     /// installs the permission filter, before the first instruction of its
-    /// new program: the call's instruction is written over the code at the
+    /// new program. The call's instruction is written over the code at the
     /// instruction pointer, the filter below the stack pointer, and the
-    /// registers set for the call. The seccomp stop of that call and its
+    /// registers are set for the call. The seccomp stop of that call and its
     /// exit stop follow; the exit stop puts the code and the registers
     /// back (`finishInjectedFilter`).
     ///
