@@ -79,6 +79,9 @@ struct RunCommand {
         """
 
     var unshare = false
+    /// Whether `-h` or `--help` came among the options: print the usage
+    /// and run nothing.
+    var showHelp = false
     var identity: (uid: UInt32, gid: UInt32)?
     var verbosity = 0
     var ownership = OwnershipMode.xattr
@@ -143,6 +146,11 @@ struct RunCommand {
                 logFile = arguments[index]
             case _ where argument.hasPrefix("--log-file="):
                 logFile = String(argument.dropFirst("--log-file=".count))
+            case "-h", "--help":
+                // Among remainroot's options, as in `remainroot --unshare
+                // --help`; after them it belongs to the command.
+                showHelp = true
+                return
             default:
                 throw UsageError(message: "unknown option '\(argument)'; see remainroot --help")
             }
@@ -211,6 +219,11 @@ struct RunCommand {
 
     /// Runs the command and returns the status remainroot exits with.
     func run() -> Int32 {
+        if showHelp {
+            printOutput(Self.usage)
+            return 0
+        }
+
         // Opened before --unshare, so that the file belongs to the caller.
         var diagnostics = DiagnosticOutput.standardError
         if let logFile {

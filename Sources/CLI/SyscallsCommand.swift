@@ -15,11 +15,34 @@ struct SyscallsCommand {
                 index += 1
                 guard index < arguments.count else { throw UsageError(message: "--arch needs a value, one of: \(Self.knownABIs)") }
                 abiName = arguments[index]
+            case let argument where argument.hasPrefix("--arch="):
+                abiName = String(argument.dropFirst("--arch=".count))
+            case "-h", "--help":
+                showHelp = true
+                return
             default:
                 throw UsageError(message: "unknown argument '\(arguments[index])' to syscalls; usage: remainroot syscalls [--arch NAME]")
             }
             index += 1
         }
+    }
+
+    /// Whether `-h` or `--help` was given: print the usage and nothing else.
+    var showHelp = false
+
+    static var usage: String {
+        """
+        Usage: remainroot syscalls [--arch NAME]
+
+        Lists the system calls remainroot answers or inspects for one ABI, a
+        line each: the kernel's name, the number, and what remainroot does.
+
+        Options:
+          --arch NAME    The ABI to list (default: the host's first); one of:
+                         \(knownABIs).
+          -h, --help     Print this help and exit.
+
+        """
     }
 
     static var allABIs: [SyscallABI] {
@@ -31,6 +54,10 @@ struct SyscallsCommand {
     }
 
     func run() -> Int32 {
+        if showHelp {
+            printOutput(Self.usage)
+            return 0
+        }
         guard let abi = Self.allABIs.first(where: { $0.name == abiName }) else {
             printError("unknown ABI '\(abiName)'; known: \(Self.knownABIs)")
             return ExitStatus.ownFailure

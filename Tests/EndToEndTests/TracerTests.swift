@@ -140,6 +140,26 @@ final class TracerTests: XCTestCase {
         let version = try Harness.run([Harness.remainroot, "--version"])
         XCTAssertEqual(version.status, 0)
         XCTAssertTrue(version.standardOutput.hasPrefix("remainroot "), version.standardOutput)
+
+        // Among the options, --help prints remainroot's usage; after the
+        // command it is the command's own argument.
+        let late = try Harness.run([Harness.remainroot, "--unshare", "--workers", "2", "--help"])
+        XCTAssertEqual(late.status, 0, late.standardError)
+        XCTAssertEqual(late.standardOutput, help.standardOutput)
+        let commands = try Harness.run([Harness.remainroot, "--unshare", "--", "sh", "-c", "echo \"$1\"", "sh", "--help"])
+        XCTAssertEqual(commands.standardOutput, "--help\n", commands.standardError)
+
+        let syscalls = try Harness.run([Harness.remainroot, "syscalls", "--help"])
+        XCTAssertEqual(syscalls.status, 0, syscalls.standardError)
+        XCTAssertTrue(syscalls.standardOutput.hasPrefix("Usage: remainroot syscalls"), syscalls.standardOutput)
+    }
+
+    func testSyscallsAcceptsArchWithEquals() throws {
+        let separate = try Harness.run([Harness.remainroot, "syscalls", "--arch", "i386"])
+        let joined = try Harness.run([Harness.remainroot, "syscalls", "--arch=i386"])
+        XCTAssertEqual(joined.status, 0, joined.standardError)
+        XCTAssertEqual(joined.standardOutput, separate.standardOutput)
+        XCTAssertTrue(joined.standardOutput.contains("(16-bit ids)"), joined.standardOutput)
     }
 
     func testSyscallsListsTheAnsweredCalls() throws {

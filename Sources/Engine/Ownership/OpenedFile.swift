@@ -1,5 +1,6 @@
 import CShims
 import Glibc
+import Synchronization
 
 /// A file the tracer opened with O_PATH on a tracee's behalf, with what
 /// statx(2) and statfs(2) said about it. Closed when released.
@@ -36,8 +37,34 @@ public final class OpenedFile {
     /// major device number, so only the others need the fstatfs call.
     public var isOnProcfs: Bool {
         guard status.device >> 8 & 0xfff == 0 else { return false }
-        return filesystem()?.type == 0x9fa0
+        if Self.knownNotProcfs.withLock({ $0.contains(status.device) }) {
+            return false
+        }
+        guard let type = filesystem()?.type else { return false }
+        if type == Self.procfsMagic {
+            return true
+        }
+        Self.knownNotProcfs.withLock { devices in
+            if devices.count >= Self.knownNotProcfsLimit {
+                devices.removeAll()
+            }
+            devices.insert(status.device)
+        }
+        return false
     }
+
+    /// `PROC_SUPER_MAGIC`
+    static let procfsMagic: Int64 = 0x9fa0
+
+    /// Devices with major number 0 (overlayfs, tmpfs, FUSE: the root of a
+    /// rootless container) found not to be procfs, so that their files skip
+    /// the fstatfs call. A device number names one mounted filesystem until
+    /// it is unmounted.
+    /// NOTE: a procfs mounted later under a freed number would pass as
+    /// another filesystem. Its files carry no records, and magic links are
+    /// still refused during resolution (RESOLVE_NO_MAGICLINKS).
+    private static let knownNotProcfs = Mutex<Set<UInt64>>([])
+    private static let knownNotProcfsLimit = 64
 
     /// Whether the file's mount is read-only (EROFS for any change).
     public var isOnReadOnlyMount: Bool {
