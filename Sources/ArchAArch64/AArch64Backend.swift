@@ -58,6 +58,14 @@ public struct AArch64Backend: ArchitectureBackend {
         AArch64Park.parked(registers)
     }
 
+    public func syscallInstruction(for registers: AArch64Registers) -> [UInt8]? {
+        abiIndex(of: registers) == nil ? nil : AArch64Registers.supervisorCallInstruction
+    }
+
+    public func injectedSyscallRegisters(_ registers: AArch64Registers, number: Int64, arguments: [UInt64], at address: UInt64) -> AArch64Registers? {
+        abiIndex(of: registers) == nil ? nil : registers.injected(number: number, arguments: arguments, at: address)
+    }
+
     public func instructionPointer(of registers: AArch64Registers) -> UInt64 {
         registers.pc
     }

@@ -57,6 +57,14 @@ public struct PPC64LEBackend: ArchitectureBackend {
         PPC64LEPark.parked(registers)
     }
 
+    public func syscallInstruction(for registers: PPC64LERegisters) -> [UInt8]? {
+        abiIndex(of: registers) == nil ? nil : PPC64LERegisters.systemCallInstruction
+    }
+
+    public func injectedSyscallRegisters(_ registers: PPC64LERegisters, number: Int64, arguments: [UInt64], at address: UInt64) -> PPC64LERegisters? {
+        abiIndex(of: registers) == nil ? nil : registers.injected(number: number, arguments: arguments, at: address)
+    }
+
     public func instructionPointer(of registers: PPC64LERegisters) -> UInt64 {
         registers.nip
     }

@@ -106,6 +106,14 @@ public struct X86_64Backend: ArchitectureBackend {
         registers.parked()
     }
 
+    public func syscallInstruction(for registers: X86_64Registers) -> [UInt8]? {
+        registers.syscallInstruction
+    }
+
+    public func injectedSyscallRegisters(_ registers: X86_64Registers, number: Int64, arguments: [UInt64], at address: UInt64) -> X86_64Registers? {
+        registers.injected(number: number, arguments: arguments, at: address)
+    }
+
     public func instructionPointer(of registers: X86_64Registers) -> UInt64 {
         registers.rip
     }

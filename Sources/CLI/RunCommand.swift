@@ -13,9 +13,11 @@ struct RunCommand {
         Runs COMMAND under ptrace inside a user namespace and answers its
         credential system calls with the kernel's own rules, so that it can
         drop to other users and chown files to ids the namespace does not map.
-        Once a process drops CAP_DAC_OVERRIDE this way, its opens, access
-        calls, execve, and the paths of chown, mknod, mkdir and symlink are
-        checked against the lowered identity, and each of those calls stops.
+        Credential reads stop only once a thread's emulated credentials
+        differ from its real ones. Once a process drops CAP_DAC_OVERRIDE
+        this way, its opens, access calls, execve, and the paths of chown,
+        mknod, mkdir and symlink are checked against the lowered identity,
+        and each of those calls stops.
 
         Options:
           --unshare             Create a user namespace that maps the caller to
@@ -23,8 +25,8 @@ struct RunCommand {
           -i, --identity UID:GID
                                 Start COMMAND with this uid and gid (and GID as its
                                 only supplementary group) instead of the caller's.
-                                A UID other than 0 has its opens checked, so
-                                every open stops.
+                                Credentials other than the caller's make every
+                                credential call, open and access call stop.
           --ownership=MODE      Where owners given by chown and devices made by
                                 mknod are recorded, so that stat shows them:
                                 xattr (default) keeps them in each file's

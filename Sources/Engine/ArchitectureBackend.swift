@@ -109,6 +109,21 @@ public protocol ArchitectureBackend: Sendable {
     /// a `PTRACE_EVENT_STOP` after fork, vfork or clone returned 0 in it.
     func parkedRegisters(_ registers: Registers) -> Registers?
 
+    /// Returns the machine code of the instruction that makes a system call
+    /// in the stopped thread's ABI (x86_64's `syscall`, i386's `int $0x80`),
+    /// or nil for an ABI the backend does not shim. Call at any stop.
+    func syscallInstruction(for registers: Registers) -> [UInt8]?
+
+    /// A copy of `registers` changed so that, once resumed, the thread
+    /// executes the instruction of ``syscallInstruction(for:)`` that the
+    /// engine wrote at `address`, as call `number` of its ABI with
+    /// `arguments` (at most six). The engine writes the whole register set
+    /// back. Call at a syscall-exit stop, because there the kernel has
+    /// already stored the result and returns to the program with these
+    /// registers. At the execve event stop the kernel would still overwrite
+    /// the result register. nil for an ABI without ``syscallInstruction(for:)``.
+    func injectedSyscallRegisters(_ registers: Registers, number: Int64, arguments: [UInt64], at address: UInt64) -> Registers?
+
     /// The program counter, for crash reports and invariant messages.
     func instructionPointer(of registers: Registers) -> UInt64
 
@@ -254,21 +269,132 @@ public struct SyscallEntry: Sendable, Hashable {
         self.idWidth = idWidth
     }
 
-    /// Which values of the call's first argument (its low 32 bits) make the
-    /// seccomp filter stop; nil stops every call.
-    public var firstArgumentFilter: ArgumentFilter? {
-        argumentFilter.flatMap { $0.index == 0 ? $0.filter : nil }
+    /// When a seccomp filter made for `scope` stops the call: nil for a
+    /// call the filter leaves to the kernel whatever its arguments.
+    ///
+    /// For a thread whose emulated credentials equal the kernel's, the
+    /// kernel's own result of a read, and of a set*id call that names only
+    /// the ids the thread already has, is the emulated result, so those
+    /// calls do not stop. setgroups (which the kernel refuses after "deny"
+    /// was written to /proc/PID/setgroups), capset and the writing prctl
+    /// options stop in every scope.
+    public func stopCondition(in scope: FilterScope) -> StopCondition? {
+        switch (syscall, scope) {
+        case (.getuid, .matchingCredentials), (.geteuid, .matchingCredentials), (.getgid, .matchingCredentials),
+             (.getegid, .matchingCredentials), (.getresuid, .matchingCredentials), (.getresgid, .matchingCredentials),
+             (.getgroups, .matchingCredentials), (.capget, .matchingCredentials):
+            return nil
+
+        case (.setuid, .matchingCredentials(let uid, _)), (.setreuid, .matchingCredentials(let uid, _)),
+             (.setresuid, .matchingCredentials(let uid, _)), (.setfsuid, .matchingCredentials(let uid, _)):
+            return idCondition(passing: uid)
+        case (.setgid, .matchingCredentials(_, let gid)), (.setregid, .matchingCredentials(_, let gid)),
+             (.setresgid, .matchingCredentials(_, let gid)), (.setfsgid, .matchingCredentials(_, let gid)):
+            return idCondition(passing: gid)
+
+        case (.prctl, .matchingCredentials):
+            // PR_CAP_AMBIENT reads with PR_CAP_AMBIENT_IS_SET only.
+            let writes = PrctlOption.allCases.filter { $0.changesCredentials && $0 != .ambientCapabilities }.map(\.rawValue) + [PrctlOption.setSeccomp]
+            let ambientChange = [ArgumentComparison(0, .equals(PrctlOption.ambientCapabilities.rawValue)),
+                                 ArgumentComparison(1, .differs(PrctlOption.ambientIsSet))]
+            return .any(writes.map { [ArgumentComparison(0, .equals($0))] } + [ambientChange])
+        case (.prctl, .differingCredentials):
+            let options = PrctlOption.allCases.map(\.rawValue) + [PrctlOption.setSeccomp]
+            return .any(options.map { [ArgumentComparison(0, .equals($0))] })
+
+        case (.clone, _):
+            return .any([[ArgumentComparison(0, .anyBit(SyscallHandlers.cloneUntraced))]])
+        case (.open, .matchingCredentials):
+            return .any([[ArgumentComparison(1, .anyBit(OpenFlags.creating))]])
+        case (.openat, .matchingCredentials):
+            return .any([[ArgumentComparison(2, .anyBit(OpenFlags.creating))]])
+        default:
+            return .always
+        }
     }
 
-    /// Which argument the seccomp filter tests (its low 32 bits), and
-    /// which values of it make the filter stop; nil stops every call.
-    public var argumentFilter: (index: Int, filter: ArgumentFilter)? {
-        switch syscall {
-        case .prctl: return (0, .oneOf(PrctlOption.allCases.map(\.rawValue) + [PrctlOption.setSeccomp]))
-        case .clone: return (0, .anyBit(SyscallHandlers.cloneUntraced))
-        case .open: return (1, .anyBit(OpenFlags.creating))
-        case .openat: return (2, .anyBit(OpenFlags.creating))
-        default: return nil
+    /// Stops a set*id call unless each of its id arguments is `passing` or
+    /// the "unchanged" value -1 (0xFFFF for a 16-bit call). The filter
+    /// compares the low 32 bits, and the kernel reads no more of a uid_t.
+    /// A 16-bit call whose upper bits are set stops, which is safe.
+    private func idCondition(passing id: UInt32?) -> StopCondition {
+        let unchanged: UInt32 = idWidth == .bits16 ? 0xFFFF : Credentials.unchanged
+        let passing = id.flatMap { idWidth == .bits16 && $0 >= 0xFFFF ? nil : $0 }
+        var clauses: [[ArgumentComparison]] = []
+        for index in 0..<syscall.idArgumentCount {
+            var clause = [ArgumentComparison(index, .differs(unchanged))]
+            if let passing {
+                clause.append(ArgumentComparison(index, .differs(passing)))
+            }
+            clauses.append(clause)
+        }
+        return .any(clauses)
+    }
+}
+
+/// The threads a seccomp filter is made for.
+public enum FilterScope: Sendable, Hashable {
+    /// Threads whose emulated credentials equal their kernel credentials.
+    /// `uid` and `gid` are the ids in all four kernel uid (or gid) fields,
+    /// which set*id calls may name without stopping. Each is nil when the
+    /// fields differ or the id is not mapped.
+    case matchingCredentials(uid: UInt32?, gid: UInt32?)
+    /// Threads whose emulated credentials differ from the kernel's: every
+    /// credential call stops, whatever its arguments.
+    case differingCredentials
+
+    /// Returns the scope of a thread whose kernel credentials are `real`.
+    public static func matching(_ real: Credentials, userMapping: IDMapping, groupMapping: IDMapping) -> FilterScope {
+        let uid = [real.euid, real.suid, real.fsuid].allSatisfy { $0 == real.uid } && userMapping.maps(real.uid) ? real.uid : nil
+        let gid = [real.egid, real.sgid, real.fsgid].allSatisfy { $0 == real.gid } && groupMapping.maps(real.gid) ? real.gid : nil
+        return .matchingCredentials(uid: uid, gid: gid)
+    }
+}
+
+/// When the seccomp filter stops a call it lists.
+public enum StopCondition: Sendable, Hashable {
+    /// Whatever the arguments.
+    case always
+    /// When any clause holds; a clause holds when all its comparisons do.
+    case any([[ArgumentComparison]])
+}
+
+/// A test of the low 32 bits of one argument in the seccomp filter.
+public struct ArgumentComparison: Sendable, Hashable {
+    public enum Test: Sendable, Hashable {
+        case equals(UInt32)
+        case differs(UInt32)
+        /// Any of these bits is set.
+        case anyBit(UInt32)
+    }
+
+    public let index: Int
+    public let test: Test
+
+    public init(_ index: Int, _ test: Test) {
+        self.index = index
+        self.test = test
+    }
+
+    /// Whether the comparison holds for `argument`, as the filter tests it.
+    public func holds(for argument: UInt64) -> Bool {
+        let low = UInt32(truncatingIfNeeded: argument)
+        switch test {
+        case .equals(let value): return low == value
+        case .differs(let value): return low != value
+        case .anyBit(let bits): return low & bits != 0
+        }
+    }
+}
+
+extension StopCondition {
+    /// Whether a call with `arguments` stops, as the filter decides.
+    public func stops(_ arguments: [UInt64]) -> Bool {
+        switch self {
+        case .always:
+            return true
+        case .any(let clauses):
+            return clauses.contains { clause in clause.allSatisfy { $0.holds(for: arguments[$0.index]) } }
         }
     }
 }
@@ -297,14 +423,6 @@ public enum OpenFlags {
     public static let directory: UInt32 = 0o200000
 }
 
-/// A test of a call's first argument in the seccomp filter.
-public enum ArgumentFilter: Sendable, Hashable {
-    /// Stop when the argument equals one of these.
-    case oneOf([UInt32])
-    /// Stop when the argument has any of these bits set.
-    case anyBit(UInt32)
-}
-
 /// The prctl(2) options that read or change credentials, from
 /// <linux/prctl.h>. Every other option goes to the kernel untouched.
 public enum PrctlOption: UInt32, Sendable, CaseIterable {
@@ -319,6 +437,20 @@ public enum PrctlOption: UInt32, Sendable, CaseIterable {
     /// `PR_SET_SECCOMP`, which installs a filter of the program's own. It
     /// changes no credential; remainroot only takes note.
     public static let setSeccomp: UInt32 = 22
+
+    /// `PR_CAP_AMBIENT_IS_SET`, the second argument of the one
+    /// PR_CAP_AMBIENT request that only reads.
+    public static let ambientIsSet: UInt32 = 1
+
+    /// Whether the option may change the credentials: every one that is
+    /// not a plain read. PR_CAP_AMBIENT reads or changes by its second
+    /// argument, so it counts here.
+    public var changesCredentials: Bool {
+        switch self {
+        case .getKeepCapabilities, .readBoundingSet, .getSecureBits: return false
+        case .setKeepCapabilities, .dropFromBoundingSet, .setSecureBits, .ambientCapabilities: return true
+        }
+    }
 }
 
 /// How wide the uid and gid values of a call are. The 16-bit calls of older
@@ -361,7 +493,7 @@ public enum Syscall: String, Sendable, CaseIterable {
 
     /// The calls whose result depends on the caller's permission to open,
     /// search or create, which stop for every thread whose emulated
-    /// identity does not bypass those checks (see ``Permission``). The
+    /// credentials differ from its real ones (see ``PermissionFilter``). The
     /// opens among them also stop for ownership records when they may
     /// create a file.
     public var isPathPermissionCall: Bool {
@@ -373,19 +505,42 @@ public enum Syscall: String, Sendable, CaseIterable {
         }
     }
 
+    /// The calls that read or change credentials.
+    public var isCredentialCall: Bool {
+        switch self {
+        case .getuid, .geteuid, .getgid, .getegid, .getresuid, .getresgid, .getgroups,
+             .setuid, .setgid, .setreuid, .setregid, .setresuid, .setresgid, .setfsuid, .setfsgid, .setgroups,
+             .capget, .capset, .prctl:
+            return true
+        default:
+            return false
+        }
+    }
+
+    /// The number of uid or gid arguments of a set*id call, 0 for any
+    /// other call.
+    public var idArgumentCount: Int {
+        switch self {
+        case .setuid, .setgid, .setfsuid, .setfsgid: return 1
+        case .setreuid, .setregid: return 2
+        case .setresuid, .setresgid: return 3
+        default: return 0
+        }
+    }
+
     /// What remainroot does with the call, for `remainroot syscalls`.
     public var summary: String {
         switch self {
         case .getuid, .geteuid, .getgid, .getegid, .getresuid, .getresgid, .getgroups:
-            return "answered from the emulated credentials of the calling thread"
+            return "stops once the thread's emulated credentials differ from its real ones, and returns the emulated ids; before that the kernel's result is the same"
         case .setuid, .setgid, .setreuid, .setregid, .setresuid, .setresgid, .setfsuid, .setfsgid, .setgroups:
-            return "changes the emulated credentials by the kernel's rules; the kernel's are untouched"
+            return "changes the emulated credentials by the kernel's rules; the kernel's are untouched. While the credentials equal the real ones, a call naming only the real ids or -1 reaches the kernel, where it changes nothing"
         case .capget:
-            return "answered from the emulated capability sets"
+            return "stops once the thread's emulated credentials differ from its real ones, and returns the emulated capability sets"
         case .capset:
             return "changes the emulated capability sets by the kernel's rules"
         case .prctl:
-            return "the keep-caps, securebits, bounding-set and ambient options are emulated; other options stop nowhere"
+            return "the keep-caps, securebits, bounding-set and ambient options are emulated (the reads only once the credentials differ from the real ones); other options stop nowhere"
         case .chown, .fchown, .lchown, .fchownat:
             return "checked by the kernel's rules for the emulated identity; mapped ids are applied, unmapped ones recorded"
         case .mknod, .mknodat:
@@ -407,7 +562,7 @@ public enum Syscall: String, Sendable, CaseIterable {
         case .mkdir, .mkdirat, .symlink, .symlinkat:
             return "checked by the kernel's permission rules for an emulated identity without CAP_DAC_OVERRIDE; a file created under an emulated fsuid or fsgid other than 0 gets that owner recorded"
         case .access, .faccessat, .faccessat2, .execve, .execveat:
-            return "stops only for an emulated identity that does not bypass permission checks, and is checked by the kernel's rules for it"
+            return "stops only once the thread's emulated credentials differ from its real ones, and is checked by the kernel's rules for the emulated identity"
         }
     }
 }

@@ -1,36 +1,41 @@
 import CShims
 
-/// The second seccomp filter, which makes the open and access calls stop
-/// for a thread whose emulated identity no longer bypasses permission
-/// checks, so that ``PathPermissions`` can refuse what the kernel would
-/// refuse that identity.
+/// The second seccomp filter, the one of a thread whose emulated
+/// credentials differ from the ones the kernel holds for it. It stops every
+/// credential call, reads included, whatever the arguments, and the open
+/// and access calls, so that ``PathPermissions`` can reject what the kernel
+/// would reject for the emulated identity.
 ///
-/// A thread whose identity bypasses the checks (emulated root, the common
-/// case of a package build) must not stop at every open. The first filter
-/// cannot look at credentials, and a filter can be neither changed nor
-/// removed, so the tracer makes the thread install this one at the moment
-/// its identity drops the bypass: at the seccomp stop of the setuid,
-/// setfsuid or capset call that drops it, where the tracer stops anyway.
-/// There it rewrites the call into seccomp(SECCOMP_SET_MODE_FILTER, 0,
-/// prog) with the program written below the thread's stack pointer, and
-/// at the exit stop puts back the arguments and the result the emulated
-/// call returns. The kernel runs the replaced call without another stop.
+/// The first filter of a command that starts with its real credentials
+/// (the namespace root's, the common case of a package build) lets reads
+/// and no-op set*id calls reach the kernel, whose result is then the
+/// emulated one. A filter can be neither changed nor removed, so the tracer
+/// makes the thread install this one at the moment its credentials start
+/// to differ: at the seccomp stop of the set*id, setgroups, capset or prctl
+/// call that changes them, where the tracer stops anyway. There it rewrites
+/// the call into seccomp(SECCOMP_SET_MODE_FILTER, 0, prog) with the program
+/// written below the thread's stack pointer, and at the exit stop puts back
+/// the arguments and the result the emulated call returns. The kernel runs
+/// the replaced call without another stop. An execve of a set-user-ID or
+/// set-group-ID file changes credentials where no call stops; the tracer
+/// then makes the new program call seccomp first, as
+/// ``ArchitectureBackend/injectedSyscallRegisters(_:number:arguments:at:)`` describes.
 ///
 /// Filters pass to children over fork and clone and stay across execve, as
-/// the thread's emulated credentials do. A thread that becomes root again
-/// keeps stopping at these calls, which then go to the kernel unchanged.
+/// the thread's emulated credentials do. A thread whose credentials become
+/// equal to the real ones again keeps stopping, and is answered from its
+/// emulated credentials.
 public enum PermissionFilter {
     /// `SECCOMP_SET_MODE_FILTER` from <linux/seccomp.h>.
     static let setModeFilter: UInt64 = 1
 
-    /// Builds the classic-BPF program: every path permission call of every
-    /// ABI stops, whatever its flags, and everything else is allowed. It returns
-    /// the same mark as the first filter, so the tracer handles its stops
-    /// as its own.
+    /// Builds the classic-BPF program: every credential call and every
+    /// path permission call of every ABI stops, whatever its arguments, and
+    /// everything else is allowed. It returns the same mark as the first
+    /// filter, so the tracer handles its stops as its own.
     public static func instructions(abis: [SyscallABI]) -> [shim_bpf_instruction] {
-        let permissionABIs = abis.map { $0.filtered(\.isPathPermissionCall) }.filter { !$0.syscalls.isEmpty }
-        let unfiltered = Set(Syscall.allCases.filter(\.isPathPermissionCall))
-        return SeccompFilter(abis: permissionABIs, trappingEveryCallOf: unfiltered).instructions
+        let stoppingABIs = abis.map { $0.filtered { $0.isCredentialCall || $0.isPathPermissionCall } }.filter { !$0.syscalls.isEmpty }
+        return SeccompFilter(abis: stoppingABIs, scope: .differingCredentials).instructions
     }
 
     /// Lays out the bytes to write into the tracee, and returns them with

@@ -1,19 +1,22 @@
 import CShims
 
-/// The classic-BPF program the traced child installs before execve. It
-/// returns `SECCOMP_RET_TRACE` for the calls remainroot answers and
-/// `SECCOMP_RET_ALLOW` for everything else, so an ordinary program hardly
-/// ever stops.
+/// A classic-BPF seccomp program: it returns `SECCOMP_RET_TRACE` for the
+/// calls remainroot emulates, when their arguments call for it (see
+/// ``SyscallEntry/stopCondition(in:)``), and `SECCOMP_RET_ALLOW` for
+/// everything else, so an ordinary program hardly ever stops. The traced
+/// child installs one before execve; ``PermissionFilter`` is the second.
 ///
-/// The program reads `seccomp_data.arch` and `seccomp_data.nr`, and one
-/// argument only for prctl, clone and the opens. So the kernel's per-filter action cache (Linux
-/// 5.11, `seccomp_cache_prepare`) proves every other call's action
-/// constant, and the allowed calls skip the BPF interpreter altogether.
+/// The program reads `seccomp_data.arch` and `seccomp_data.nr`, and
+/// arguments only in the blocks of calls with a ``StopCondition/any(_:)``.
+/// So the kernel's per-filter action cache (Linux 5.11,
+/// `seccomp_cache_prepare`) proves every other call's action constant, and
+/// the allowed calls skip the BPF interpreter altogether.
 public struct SeccompFilter: Sendable {
     public let instructions: [shim_bpf_instruction]
 
     // Opcodes and values from <linux/filter.h> and <linux/seccomp.h>.
     static let loadWordAbsolute: UInt16 = 0x00 | 0x00 | 0x20   // BPF_LD | BPF_W | BPF_ABS
+    static let jumpAlways: UInt16 = 0x05 | 0x00                // BPF_JMP | BPF_JA
     static let jumpIfEqual: UInt16 = 0x05 | 0x10               // BPF_JMP | BPF_JEQ | BPF_K
     static let jumpIfGreaterOrEqual: UInt16 = 0x05 | 0x30      // BPF_JMP | BPF_JGE | BPF_K
     static let jumpIfAnyBit: UInt16 = 0x05 | 0x40              // BPF_JMP | BPF_JSET | BPF_K
@@ -32,23 +35,22 @@ public struct SeccompFilter: Sendable {
     // NOTE: a big-endian backend needs offset 20 here.
     static let offsetOfFirstArgumentLowWord: UInt32 = 16
 
-    /// Builds the program for `abis`. Each ABI gets one block that first
-    /// matches the audit arch, so that a call is never compared with the
-    /// numbers of another ABI (an i386 `setuid32` is 213, which is x86_64's
-    /// `epoll_create`).
-    ///
-    /// The calls in `trappingEveryCallOf` stop whatever their arguments,
-    /// which the permission filter needs for the opens.
-    public init(abis: [SyscallABI], trappingEveryCallOf unfiltered: Set<Syscall> = []) {
+    /// Builds the program for `abis`, whose listed calls stop under the
+    /// ``SyscallEntry/stopCondition(in:)`` of `scope`. Each ABI gets
+    /// one block that first matches the audit arch, so that a call is never
+    /// compared with the numbers of another ABI (an i386 `setuid32` is 213,
+    /// which is x86_64's `epoll_create`).
+    public init(abis: [SyscallABI], scope: FilterScope) {
         var program: [shim_bpf_instruction] = []
         program.append(Self.statement(Self.loadWordAbsolute, Self.offsetOfArch))
 
         for abi in abis {
-            let block = Self.block(abi: abi, unfiltered: unfiltered)
-            // A mismatch jumps over the block with the arch still in the
+            let block = Self.block(abi: abi, scope: scope)
+            // A mismatch jumps over the block with BPF_JA, whose 32-bit
+            // offset has no 8-bit limit, keeping the arch in the
             // accumulator; every path through the block returns.
-            precondition(block.count <= 255, "seccomp block for \(abi.name) is too long for an 8-bit jump")
-            program.append(Self.jump(Self.jumpIfEqual, abi.auditArch, ifTrue: 0, ifFalse: UInt8(block.count)))
+            program.append(Self.jump(Self.jumpIfEqual, abi.auditArch, ifTrue: 1, ifFalse: 0))
+            program.append(Self.statement(Self.jumpAlways, UInt32(block.count)))
             program.append(contentsOf: block)
         }
 
@@ -56,57 +58,72 @@ public struct SeccompFilter: Sendable {
         instructions = program
     }
 
-    /// One ABI's block: load the number, leave foreign numbers alone, trap
-    /// the listed ones, allow the rest. A call with trapped first-argument
-    /// values jumps to a sub-block after the two returns that tests
-    /// `args[0]`; BPF jumps only forward, so each sub-block ends with its own
-    /// returns. Every path returns.
-    private static func block(abi: SyscallABI, unfiltered: Set<Syscall>) -> [shim_bpf_instruction] {
-        let numbers = abi.syscalls.keys.sorted()
-        let tests = numbers.count + (abi.foreignNumberFloor == nil ? 0 : 1)
-        var subBlocks: [[shim_bpf_instruction]] = []
-
-        var head: [shim_bpf_instruction] = [statement(loadWordAbsolute, offsetOfNumber)]
-        // Layout after the tests: [RET ALLOW] [RET TRACE] [sub-blocks...].
-        var remaining = tests
-        var subBlockOffset = 2
+    /// One ABI's block: load the number, leave foreign numbers alone, then
+    /// one test per stopping call, each followed by its own return or by
+    /// the sub-block that tests its arguments, and allow the rest.
+    private static func block(abi: SyscallABI, scope: FilterScope) -> [shim_bpf_instruction] {
+        var block: [shim_bpf_instruction] = [statement(loadWordAbsolute, offsetOfNumber)]
         if let floor = abi.foreignNumberFloor {
-            remaining -= 1
-            head.append(jump(jumpIfGreaterOrEqual, UInt32(truncatingIfNeeded: floor), ifTrue: jumpDistance(remaining), ifFalse: 0))
+            block.append(jump(jumpIfGreaterOrEqual, UInt32(truncatingIfNeeded: floor), ifTrue: 0, ifFalse: 1))
+            block.append(statement(returnConstant, returnAllow))
         }
-        for number in numbers {
-            remaining -= 1
-            if let entry = abi.syscalls[number], !unfiltered.contains(entry.syscall), let test = entry.argumentFilter {
-                head.append(jump(jumpIfEqual, UInt32(truncatingIfNeeded: number), ifTrue: jumpDistance(remaining + subBlockOffset), ifFalse: 0))
-                let subBlock = argumentBlock(test.filter, index: test.index)
-                subBlocks.append(subBlock)
-                subBlockOffset += subBlock.count
-            } else {
-                head.append(jump(jumpIfEqual, UInt32(truncatingIfNeeded: number), ifTrue: jumpDistance(remaining + 1), ifFalse: 0))
+
+        for number in abi.syscalls.keys.sorted() {
+            guard let entry = abi.syscalls[number], let condition = entry.stopCondition(in: scope) else { continue }
+            let number = UInt32(truncatingIfNeeded: number)
+            switch condition {
+            case .always:
+                block.append(jump(jumpIfEqual, number, ifTrue: 0, ifFalse: 1))
+                block.append(statement(returnConstant, returnTrace))
+            case .any(let clauses):
+                let subBlock = argumentBlock(clauses)
+                block.append(jump(jumpIfEqual, number, ifTrue: 0, ifFalse: jumpDistance(subBlock.count)))
+                block.append(contentsOf: subBlock)
             }
         }
 
-        head.append(statement(returnConstant, returnAllow))
-        head.append(statement(returnConstant, returnTrace))
-        return head + subBlocks.joined()
+        block.append(statement(returnConstant, returnAllow))
+        return block
     }
 
-    /// Loads the low 32 bits of `args[index]` and traps the values the
-    /// filter names.
-    private static func argumentBlock(_ filter: ArgumentFilter, index: Int) -> [shim_bpf_instruction] {
-        var block: [shim_bpf_instruction] = [statement(loadWordAbsolute, offsetOfFirstArgumentLowWord + 8 * UInt32(index))]
-        switch filter {
-        case .oneOf(let values):
-            var remaining = values.count
-            for value in values {
-                remaining -= 1
-                block.append(jump(jumpIfEqual, value, ifTrue: jumpDistance(remaining + 1), ifFalse: 0))
+    /// Tests the clauses in order: the first that holds returns TRACE, and
+    /// when none does the block returns ALLOW. A failed comparison jumps to
+    /// the next clause, which loads its own first argument again because
+    /// BPF jumps only forward and the accumulator may then contain any
+    /// argument.
+    private static func argumentBlock(_ clauses: [[ArgumentComparison]]) -> [shim_bpf_instruction] {
+        var block: [shim_bpf_instruction] = []
+        for clause in clauses {
+            // The jumps that leave the clause on a failed comparison, by
+            // position in `code`; their distance is known once it is built.
+            var code: [shim_bpf_instruction] = []
+            var exits: [(position: Int, onTrue: Bool)] = []
+            var loaded: Int?
+            for comparison in clause {
+                if loaded != comparison.index {
+                    code.append(statement(loadWordAbsolute, offsetOfFirstArgumentLowWord + 8 * UInt32(comparison.index)))
+                    loaded = comparison.index
+                }
+                switch comparison.test {
+                case .equals(let value):
+                    exits.append((code.count, false))
+                    code.append(jump(jumpIfEqual, value, ifTrue: 0, ifFalse: 0))
+                case .differs(let value):
+                    exits.append((code.count, true))
+                    code.append(jump(jumpIfEqual, value, ifTrue: 0, ifFalse: 0))
+                case .anyBit(let bits):
+                    exits.append((code.count, false))
+                    code.append(jump(jumpIfAnyBit, bits, ifTrue: 0, ifFalse: 0))
+                }
             }
-        case .anyBit(let bits):
-            block.append(jump(jumpIfAnyBit, bits, ifTrue: 1, ifFalse: 0))
+            code.append(statement(returnConstant, returnTrace))
+            for exit in exits {
+                let distance = jumpDistance(code.count - exit.position - 1)
+                if exit.onTrue { code[exit.position].jt = distance } else { code[exit.position].jf = distance }
+            }
+            block += code
         }
         block.append(statement(returnConstant, returnAllow))
-        block.append(statement(returnConstant, returnTrace))
         return block
     }
 

@@ -62,6 +62,23 @@ enum SystemCalls {
         return .failure(done < 0 && done != -Int(EFAULT) ? Errno(Int32(-done)) : .badAddress)
     }
 
+    /// Writes bytes into the tracee's memory through /proc/PID/mem, which,
+    /// like PTRACE_POKETEXT, writes through a read-only mapping (a private
+    /// copy of the page, as a debugger's breakpoint makes). Only for code
+    /// the tracer puts back before the program runs it as its own.
+    static func writeCode(of pid: ProcessID, at address: UInt64, from bytes: [UInt8]) -> Result<Void, Errno> {
+        let fd = open("/proc/\(pid.rawValue)/mem", O_WRONLY | O_CLOEXEC)
+        guard fd >= 0 else { return .failure(Errno(errno)) }
+        defer { close(fd) }
+
+        while true {
+            let written = bytes.withUnsafeBytes { pwrite(fd, $0.baseAddress, $0.count, off_t(Int64(bitPattern: address))) }
+            if written == bytes.count { return .success(()) }
+            if written < 0 && errno == EINTR { continue }
+            return .failure(written < 0 ? Errno(errno) : .badAddress)
+        }
+    }
+
     /// `kill(2)`.
     static func kill(_ pid: ProcessID, signal: Int32) -> Result<Void, Errno> {
         Glibc.kill(pid.rawValue, signal) == 0 ? .success(()) : .failure(Errno(errno))

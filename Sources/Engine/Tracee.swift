@@ -23,6 +23,14 @@ final class Tracee<Backend: ArchitectureBackend>: @unchecked Sendable {
         /// filter: put back the program's arguments and give it `result`,
         /// the emulated call's own.
         case finishFilterInstallation(result: SyscallResult, entry: Backend.Registers)
+        /// execve gave the thread credentials that differ from the real
+        /// ones: at its exit stop, make the new program call seccomp(2) to
+        /// install the permission filter before its first instruction.
+        case injectFilterAfterExec
+        /// The thread is running the seccomp(2) call written at `address`
+        /// over `code`: at its exit stop, put back the code and the
+        /// registers of the new program's start.
+        case finishInjectedFilter(registers: Backend.Registers, code: [UInt8], address: UInt64)
     }
 
     /// The stage of a new thread between its creation and its first resume.
@@ -56,9 +64,11 @@ final class Tracee<Backend: ArchitectureBackend>: @unchecked Sendable {
     /// Whether the thread installed a seccomp filter of its own (inherited
     /// by children and kept across execve, as filters are).
     var hasOwnFilter: Bool
-    /// Whether the thread has the permission filter, which makes its opens
-    /// and access calls stop (see ``PermissionFilter``). Inherited and kept
-    /// like ``hasOwnFilter``.
+    /// Whether the thread has the permission filter, which makes every
+    /// credential call and its opens and access calls stop (see
+    /// ``PermissionFilter``): the first filter of a command that started
+    /// with credentials other than the real ones, or the second filter.
+    /// Inherited and kept like ``hasOwnFilter``.
     var hasPermissionFilter: Bool
     /// The trace record of a call the kernel is running, completed at its
     /// exit stop. Set only while a trace sink is installed.

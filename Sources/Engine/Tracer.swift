@@ -49,6 +49,10 @@ public final class Tracer<Backend: ArchitectureBackend>: @unchecked Sendable {
     let logger: Logger
     /// The program of ``PermissionFilter`` for this CPU's ABIs.
     let permissionFilter: [shim_bpf_instruction]
+    /// The credentials the kernel holds for every tracee: remainroot's
+    /// own, which the command inherits. The calls that pass through the
+    /// first filter of a command started with them change none of them.
+    let realCredentials: Credentials
 
     /// Receives a record of each handled call (`remainroot --trace`). While
     /// it is nil, no record is built.
@@ -68,6 +72,7 @@ public final class Tracer<Backend: ArchitectureBackend>: @unchecked Sendable {
         self.logger = logger
         self.workerCount = workerCount
         self.permissionFilter = PermissionFilter.instructions(abis: backend.abis)
+        self.realCredentials = UserNamespace.callerCredentials()
     }
 
     /// Starts the command under the seccomp filter, traces it and its
@@ -89,16 +94,17 @@ public final class Tracer<Backend: ArchitectureBackend>: @unchecked Sendable {
     /// Call on the worker's own thread, which becomes the command's parent
     /// and tracer.
     func launch(_ request: LaunchRequest, in worker: Worker<Backend>) throws(TraceError) -> ProcessID {
-        // A command that starts with an identity that does not bypass
-        // permission checks gets the permission filter's calls in its
-        // first filter.
-        let startsWithChecks = !Permission.bypassesChecks(request.credentials)
+        // A command that starts with credentials other than the real ones
+        // (--identity) gets the permission filter's calls in its first
+        // filter, and every credential call stops.
+        let startsWithChecks = request.credentials != realCredentials
         let filter: SeccompFilter
         if startsWithChecks {
             filter = SeccompFilter(abis: backend.abis.map { $0.filtered { handlers.answers($0) || $0.isPathPermissionCall } },
-                                   trappingEveryCallOf: Set(Syscall.allCases.filter(\.isPathPermissionCall)))
+                                   scope: .differingCredentials)
         } else {
-            filter = SeccompFilter(abis: backend.abis.map { $0.filtered(handlers.answers) })
+            let scope = FilterScope.matching(realCredentials, userMapping: handlers.userMapping, groupMapping: handlers.groupMapping)
+            filter = SeccompFilter(abis: backend.abis.map { $0.filtered(handlers.answers) }, scope: scope)
         }
         let path = request.environment.first { $0.hasPrefix("PATH=") }.map { String($0.dropFirst(5)) }
         let candidates = CStringArray(executableCandidates(for: request.arguments[0], path: path))
@@ -373,6 +379,16 @@ public final class Tracer<Backend: ArchitectureBackend>: @unchecked Sendable {
             close(reportFd)
             worker.root?.reportFd = -1
         }
+
+        // A set-user-ID or set-group-ID program made the credentials
+        // differ where no call stopped. The execve's exit stop, which
+        // comes next, is where the new program can be made to install the
+        // permission filter (see ``injectPermissionFilter(into:)``).
+        if !execing.hasPermissionFilter && execing.credentials != realCredentials {
+            execing.pendingExit = .injectFilterAfterExec
+            resume(tracee.pid, request: SystemCalls.ptraceSyscall)
+            return
+        }
         resume(tracee.pid)
     }
 
@@ -410,6 +426,13 @@ public final class Tracer<Backend: ArchitectureBackend>: @unchecked Sendable {
 
     private func handleSeccompStop(_ tracee: Tracee<Backend>, in worker: Worker<Backend>) {
         let pid = tracee.pid
+        if case .finishInjectedFilter? = tracee.pendingExit {
+            // The seccomp(2) call remainroot made the new program run: the
+            // kernel installs the filter, and the exit stop puts the
+            // program back.
+            resume(pid, request: SystemCalls.ptraceSyscall)
+            return
+        }
         guard let registers = readRegisters(pid) else { return }
 
         let number = backend.syscallNumber(of: registers)
@@ -494,14 +517,16 @@ public final class Tracer<Backend: ArchitectureBackend>: @unchecked Sendable {
         }
     }
 
-    /// Returns whether the thread's answered call has just left an identity that
-    /// its opens must be checked for, and it has no permission filter yet.
+    /// Returns whether the thread's emulated call has just made its emulated
+    /// credentials differ from the real ones, and it has no permission
+    /// filter yet. From now on the kernel's results of its reads and its
+    /// permission checks would be the real credentials', not its own.
     private func needsPermissionFilter(_ tracee: Tracee<Backend>, after syscall: Syscall) -> Bool {
         guard !tracee.hasPermissionFilter else { return false }
         switch syscall {
         case .setuid, .setreuid, .setresuid, .setfsuid, .setgid, .setregid, .setresgid, .setfsgid,
              .setgroups, .capset, .prctl:
-            return !Permission.bypassesChecks(tracee.credentials)
+            return tracee.credentials != realCredentials
         default:
             return false
         }
@@ -540,6 +565,63 @@ public final class Tracer<Backend: ArchitectureBackend>: @unchecked Sendable {
         tracee.pendingExit = .finishFilterInstallation(result: result, entry: registers)
         resume(pid, request: SystemCalls.ptraceSyscall)
         return true
+    }
+
+    /// Makes a thread stopped at the exit of execve run seccomp(2) that
+    /// installs the permission filter, before the first instruction of its
+    /// new program. The call's instruction is written over the code at the
+    /// instruction pointer, the filter below the stack pointer, and the
+    /// registers are set for the call. The seccomp stop of that call and its
+    /// exit stop follow; the exit stop puts the code and the registers
+    /// back (`finishInjectedFilter`).
+    ///
+    /// An execve that makes credentials differ is rare (a set-user-ID or
+    /// set-group-ID file), and every execve already stops at its event, so
+    /// this costs three stops for such a program and nothing for the
+    /// others. Stopping every execve in the first filter and installing the
+    /// filter before the exec instead would cost a stop and a path lookup
+    /// for every execve a build makes, failed PATH candidates included
+    /// (747 in `make -j2 all` of the project `remainroot bench --generate`
+    /// writes, measured with strace on Linux 6.18). It would also judge a
+    /// path that can name another file by the time the kernel executes it.
+    private func injectPermissionFilter(into tracee: Tracee<Backend>, registers: Backend.Registers) {
+        let pid = tracee.pid
+        guard let abiIndex = backend.abiIndex(of: registers),
+              let instruction = backend.syscallInstruction(for: registers),
+              let seccompNumber = backend.abis[abiIndex].syscalls.first(where: { $0.value.syscall == .seccomp })?.key
+        else {
+            logger.logGapOnce("injection-abi", pid: pid,
+                "a set-user-ID or set-group-ID program of an ABI remainroot does not shim runs without the permission filter; its credential reads return the real credentials")
+            resume(pid)
+            return
+        }
+        let address = backend.instructionPointer(of: registers)
+        let image = PermissionFilter.memoryImage(permissionFilter, stackPointer: backend.stackPointer(of: registers),
+                                                 redZoneSize: backend.redZoneSize, wordSize: backend.abis[abiIndex].wordSize)
+        let arguments = [PermissionFilter.setModeFilter, 0, image.address]
+        guard let injected = backend.injectedSyscallRegisters(registers, number: seccompNumber, arguments: arguments, at: address) else {
+            resume(pid)
+            return
+        }
+
+        let code: [UInt8]
+        do {
+            code = try ProcessMemory(pid: pid).read(at: address, count: instruction.count)
+            try ProcessMemory(pid: pid).write(image.bytes, at: image.address)
+        } catch {
+            logger.log(.warning, pid: pid, "cannot prepare the permission filter of a set-user-ID program (\(error)); its credential reads return the real credentials")
+            resume(pid)
+            return
+        }
+        if case .failure(let errno) = SystemCalls.writeCode(of: pid, at: address, from: instruction) {
+            logger.log(.warning, pid: pid, "cannot write a system call instruction at 0x\(String(address, radix: 16)) (\(errno)); the set-user-ID program runs without the permission filter")
+            resume(pid)
+            return
+        }
+        guard writeRegisters(injected, pid, whole: true) else { return }
+        tracee.hasPermissionFilter = true
+        tracee.pendingExit = .finishInjectedFilter(registers: registers, code: code, address: address)
+        resume(pid)
     }
 
     /// Whether remainroot's filter made this seccomp stop: its mark is in
@@ -586,6 +668,24 @@ public final class Tracer<Backend: ArchitectureBackend>: @unchecked Sendable {
             }
             backend.restoreArguments(from: entry, into: &registers)
             backend.setResult(result, in: &registers)
+        case .injectFilterAfterExec:
+            injectPermissionFilter(into: tracee, registers: registers)
+            return
+        case .finishInjectedFilter(let start, let code, let address):
+            if case .failure(let errno) = backend.result(of: registers) {
+                tracee.hasPermissionFilter = false
+                logger.logGapOnce("injected-permission-filter", pid: tracee.pid,
+                    "a set-user-ID or set-group-ID program could not install the permission filter (seccomp failed with \(errno)); its credential reads return the real credentials")
+            }
+            if case .failure(let errno) = SystemCalls.writeCode(of: tracee.pid, at: address, from: code) {
+                // The program would run the injected instruction again.
+                logger.log(.error, pid: tracee.pid, "cannot put back the code at 0x\(String(address, radix: 16)) (\(errno)); the program is killed")
+                _ = SystemCalls.kill(tracee.pid, signal: SIGKILL)
+                return
+            }
+            guard writeRegisters(start, tracee.pid, whole: true) else { return }
+            resume(tracee.pid)
+            return
         case .finish(let task, let entry):
             if let entry {
                 backend.restoreArguments(from: entry, into: &registers)

@@ -20,6 +20,13 @@ struct BackendConformance<Backend: ArchitectureBackend> {
     /// Writes a cancellation needs besides `NT_PRSTATUS`, as the kernel
     /// expects them (AArch64's `NT_ARM_SYSTEM_CALL`); empty for most CPUs.
     var expectedRegisterSetWrites: [(type: Int32, bytes: [UInt8])] = []
+    /// What the CPU's entry code does to the registers before the seccomp
+    /// stop of a call the program makes (x86_64 copies rax into orig_rax),
+    /// written from the kernel's sources for each CPU.
+    var kernelEntry: (Backend.Registers) -> Backend.Registers = { $0 }
+    /// The machine code of the CPU's system-call instruction in this ABI,
+    /// from the CPU's manual.
+    var syscallInstruction: [UInt8] = []
 
     func check(_ recording: Recording, file: StaticString = #filePath, line: UInt = #line) throws {
         XCTAssertFalse(recording.calls.isEmpty, "the recording has no calls", file: file, line: line)
@@ -30,6 +37,33 @@ struct BackendConformance<Backend: ArchitectureBackend> {
             try checkRun(call, recording, file: file, line: line)
             try checkCancel(call, recording, file: file, line: line)
             try checkNumberChange(call, recording, abiIndex: abiIndex, file: file, line: line)
+            try checkInjection(call, recording, abiIndex: abiIndex, file: file, line: line)
+        }
+    }
+
+    /// Injecting the recorded call at the exit stop of the same call: once
+    /// the kernel's entry code has run over the injected registers, the
+    /// backend reads the call's number and arguments from them, as from the
+    /// recorded seccomp stop, and the thread runs at the written address
+    /// on its own stack.
+    private func checkInjection(_ call: Recording.Call, _ recording: Recording, abiIndex: Int, file: StaticString, line: UInt) throws {
+        let what = "\(call.name) injected at the exit stop"
+        let seccompStop = try decode(recording.image(call, .run, .seccomp), what, file: file, line: line)
+        let exit = try decode(recording.image(call, .run, .exit), what, file: file, line: line)
+        let arguments = (0..<6).map { backend.argument($0, of: seccompStop) }
+        let address: UInt64 = 0x7f12_3456_7000
+
+        XCTAssertEqual(backend.syscallInstruction(for: exit), syscallInstruction, "\(what): instruction", file: file, line: line)
+        let injected = try XCTUnwrap(backend.injectedSyscallRegisters(exit, number: call.number, arguments: arguments, at: address),
+                                     "\(what): no registers", file: file, line: line)
+        XCTAssertEqual(backend.instructionPointer(of: injected), address, "\(what): instruction pointer", file: file, line: line)
+        XCTAssertEqual(backend.stackPointer(of: injected), backend.stackPointer(of: exit), "\(what): stack pointer", file: file, line: line)
+
+        let entered = kernelEntry(injected)
+        XCTAssertEqual(backend.abiIndex(of: entered), abiIndex, "\(what): ABI", file: file, line: line)
+        XCTAssertEqual(backend.syscallNumber(of: entered), call.number, "\(what): number", file: file, line: line)
+        for index in 0..<6 {
+            XCTAssertEqual(backend.argument(index, of: entered), arguments[index], "\(what): argument \(index)", file: file, line: line)
         }
     }
 

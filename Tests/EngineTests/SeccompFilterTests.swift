@@ -53,9 +53,10 @@ private enum InterpreterError: Error, Equatable {
 }
 
 /// Runs a classic-BPF program with the only opcodes the filter may use:
-/// BPF_LD|BPF_W|BPF_ABS, BPF_JMP|BPF_JEQ|BPF_K, BPF_JMP|BPF_JGE|BPF_K,
-/// BPF_JMP|BPF_JSET|BPF_K and BPF_RET|BPF_K (<linux/filter.h>). Anything else is an error, as is a
-/// jump past the last instruction.
+/// BPF_LD|BPF_W|BPF_ABS, BPF_JMP|BPF_JA, BPF_JMP|BPF_JEQ|BPF_K,
+/// BPF_JMP|BPF_JGE|BPF_K, BPF_JMP|BPF_JSET|BPF_K and BPF_RET|BPF_K
+/// (<linux/filter.h>). Anything else is an error, as is a jump past the
+/// last instruction.
 private func evaluate(_ program: [shim_bpf_instruction], on data: SeccompData) throws(InterpreterError) -> UInt32 {
     let image = data.bytes
     var accumulator: UInt32 = 0
@@ -73,6 +74,8 @@ private func evaluate(_ program: [shim_bpf_instruction], on data: SeccompData) t
             }
             accumulator = image[offset..<offset + 4].reversed().reduce(0) { $0 << 8 | UInt32($1) }
             pc += 1
+        case 0x05:
+            pc += 1 + Int(instruction.k)
         case 0x15:
             pc += 1 + Int(accumulator == instruction.k ? instruction.jt : instruction.jf)
         case 0x35:
@@ -121,27 +124,44 @@ private let i386ABI = SyscallABI(
 /// A first argument value that is never a trapped one: prctl's PR_SET_NAME.
 private let untrappedFirstArgument: UInt32 = 15
 
+/// The scope of a thread whose emulated credentials differ from the real
+/// ones, in which every listed call stops whatever its arguments, except
+/// the multiplexed prctl and clone.
+private let differing = FilterScope.differingCredentials
+
+/// The scope of a thread with the namespace root's real credentials.
+private let matchingRoot = FilterScope.matchingCredentials(uid: 0, gid: 0)
+
+/// Returns argument vectors for which `condition` stops the call: one per
+/// clause, or a single vector of zeros for a call that always stops.
+private func stoppingArguments(_ condition: StopCondition) -> [[UInt64]] {
+    guard case .any(let clauses) = condition else { return [[0, 0, 0, 0, 0, 0]] }
+    return clauses.map { clause in
+        var arguments: [UInt64] = [0, 0, 0, 0, 0, 0]
+        // A value that none of the clause's `differs` comparisons names.
+        let avoided = Set(clause.compactMap { comparison -> UInt32? in
+            if case .differs(let value) = comparison.test { return value }
+            return nil
+        })
+        for comparison in clause {
+            switch comparison.test {
+            case .equals(let value): arguments[comparison.index] = UInt64(value)
+            case .anyBit(let bits): arguments[comparison.index] = UInt64(bits)
+            case .differs: arguments[comparison.index] = UInt64((1...).first { !avoided.contains(UInt32($0)) }!)
+            }
+        }
+        return arguments
+    }
+}
+
 final class SeccompFilterTests: XCTestCase {
-    /// Returns argument vectors that an entry traps: one per trapped value
-    /// of its tested argument, or a single vector of zeros for a call that
-    /// is trapped whatever its arguments.
     private func trappingArguments(for entry: SyscallEntry) -> [[UInt64]] {
-        guard let test = entry.argumentFilter else { return [[0, 0, 0, 0, 0, 0]] }
-        let values: [UInt32]
-        switch test.filter {
-        case .oneOf(let listed): values = listed
-        case .anyBit(let bits): values = [bits]
-        }
-        return values.map { value in
-            var arguments: [UInt64] = [0, 0, 0, 0, 0, 0]
-            arguments[test.index] = UInt64(value)
-            return arguments
-        }
+        stoppingArguments(entry.stopCondition(in: differing) ?? .always)
     }
 
     func testListedNumbersAreTraced() throws {
         let abi = try x86_64ABI()
-        let program = SeccompFilter(abis: [abi]).instructions
+        let program = SeccompFilter(abis: [abi], scope: differing).instructions
 
         for (number, entry) in abi.syscalls {
             for arguments in trappingArguments(for: entry) {
@@ -153,7 +173,7 @@ final class SeccompFilterTests: XCTestCase {
 
     func testOtherNumbersAreAllowed() throws {
         let abi = try x86_64ABI()
-        let program = SeccompFilter(abis: [abi]).instructions
+        let program = SeccompFilter(abis: [abi], scope: differing).instructions
 
         let unlisted = (0..<1024).filter { abi.syscalls[Int64($0)] == nil }.map(UInt32.init)
             + [0x3FFF_FFFF, 0x7FFF_FFFF, 0x8000_0000, UInt32.max]
@@ -164,7 +184,7 @@ final class SeccompFilterTests: XCTestCase {
 
     func testX32NumbersAreAllowed() throws {
         let abi = try x86_64ABI()
-        let program = SeccompFilter(abis: [abi]).instructions
+        let program = SeccompFilter(abis: [abi], scope: differing).instructions
 
         for (number, entry) in abi.syscalls {
             for arguments in trappingArguments(for: entry) {
@@ -177,7 +197,7 @@ final class SeccompFilterTests: XCTestCase {
 
     func testOtherArchitecturesAreAllowed() throws {
         let abi = try x86_64ABI()
-        let program = SeccompFilter(abis: [abi]).instructions
+        let program = SeccompFilter(abis: [abi], scope: differing).instructions
 
         for (number, entry) in abi.syscalls {
             for arch in [auditArchI386, auditArchAArch64, 0] {
@@ -191,10 +211,14 @@ final class SeccompFilterTests: XCTestCase {
 
     func testFirstArgumentFilter() throws {
         let abi = try x86_64ABI()
-        let program = SeccompFilter(abis: [abi]).instructions
+        let program = SeccompFilter(abis: [abi], scope: differing).instructions
         let multiplexed = abi.syscalls.compactMap { number, entry -> (Int64, SyscallEntry, [UInt32])? in
-            guard case .oneOf(let values)? = entry.firstArgumentFilter else { return nil }
-            return (number, entry, values)
+            guard case .any(let clauses)? = entry.stopCondition(in: differing) else { return nil }
+            let values = clauses.compactMap { clause -> UInt32? in
+                guard clause.count == 1, clause[0].index == 0, case .equals(let value) = clause[0].test else { return nil }
+                return value
+            }
+            return values.isEmpty ? nil : (number, entry, values)
         }
         XCTAssertFalse(multiplexed.isEmpty, "no call with trapped first arguments to test")
 
@@ -216,9 +240,9 @@ final class SeccompFilterTests: XCTestCase {
     /// clone stops only when its flags ask for CLONE_UNTRACED (0x00800000).
     func testFirstArgumentBitFilter() throws {
         let abi = try x86_64ABI()
-        let program = SeccompFilter(abis: [abi]).instructions
+        let program = SeccompFilter(abis: [abi], scope: differing).instructions
         let clone = try XCTUnwrap(abi.syscalls.first { $0.value.syscall == .clone })
-        XCTAssertEqual(clone.value.firstArgumentFilter, .anyBit(0x0080_0000))
+        XCTAssertEqual(clone.value.stopCondition(in: differing), .any([[ArgumentComparison(0, .anyBit(0x0080_0000))]]))
 
         let forkLike = SeccompData(number: UInt32(clone.key), arch: auditArchX86_64, arguments: [0x0120_0011, 0, 0, 0, 0, 0])
         XCTAssertEqual(try evaluate(program, on: forkLike), returnAllow)
@@ -228,15 +252,18 @@ final class SeccompFilterTests: XCTestCase {
 
     func testOnlyNumberArchAndFirstArgumentAreRead() throws {
         let abi = try x86_64ABI()
-        let program = SeccompFilter(abis: [abi]).instructions
+        let program = SeccompFilter(abis: [abi], scope: differing).instructions
 
         for (number, entry) in abi.syscalls {
-            let tested = entry.argumentFilter?.index
+            var tested: Set<Int> = []
+            if case .any(let clauses)? = entry.stopCondition(in: differing) {
+                tested = Set(clauses.joined().map(\.index))
+            }
             for arguments in trappingArguments(for: entry) {
                 var data = SeccompData(number: UInt32(number), arch: auditArchX86_64, arguments: arguments)
                 let plain = try evaluate(program, on: data)
                 data.instructionPointer = 0xFFFF_FFFF_FFFF_FFFF
-                data.arguments = (0..<6).map { $0 == tested ? arguments[$0] : .max }
+                data.arguments = (0..<6).map { tested.contains($0) ? arguments[$0] : .max }
                 XCTAssertEqual(try evaluate(program, on: data), plain, "\(entry.syscall): an untested argument changed the result")
             }
         }
@@ -247,7 +274,7 @@ final class SeccompFilterTests: XCTestCase {
 
     func testTwoABIsNeverMixNumbers() throws {
         let x86_64 = try x86_64ABI()
-        let program = SeccompFilter(abis: [x86_64, i386ABI]).instructions
+        let program = SeccompFilter(abis: [x86_64, i386ABI], scope: differing).instructions
         let setuid = try XCTUnwrap(x86_64SyscallNumbers()["setuid"])
 
         // 213 is i386 setuid32 and x86_64 epoll_create.
@@ -264,11 +291,11 @@ final class SeccompFilterTests: XCTestCase {
     }
 
     func testEmptyFilterAllowsEverything() throws {
-        let program = SeccompFilter(abis: []).instructions
+        let program = SeccompFilter(abis: [], scope: differing).instructions
         XCTAssertEqual(try evaluate(program, on: SeccompData(number: 105, arch: auditArchX86_64)), returnAllow)
 
         let empty = SyscallABI(name: "empty", auditArch: auditArchX86_64, numbers: [])
-        let withEmptyABI = SeccompFilter(abis: [empty]).instructions
+        let withEmptyABI = SeccompFilter(abis: [empty], scope: differing).instructions
         for number: UInt32 in [0, 105, 0x4000_0000, .max] {
             XCTAssertEqual(try evaluate(withEmptyABI, on: SeccompData(number: number, arch: auditArchX86_64)), returnAllow)
         }
@@ -276,10 +303,10 @@ final class SeccompFilterTests: XCTestCase {
 
     func testJumpTargetsStayInsideTheProgram() throws {
         let programs = [
-            SeccompFilter(abis: []).instructions,
-            SeccompFilter(abis: [try x86_64ABI()]).instructions,
-            SeccompFilter(abis: [try x86_64ABI(), i386ABI]).instructions,
-            SeccompFilter(abis: [i386ABI, try x86_64ABI()]).instructions,
+            SeccompFilter(abis: [], scope: differing).instructions,
+            SeccompFilter(abis: [try x86_64ABI()], scope: matchingRoot).instructions,
+            SeccompFilter(abis: [try x86_64ABI(), i386ABI], scope: differing).instructions,
+            SeccompFilter(abis: [i386ABI, try x86_64ABI()], scope: matchingRoot).instructions,
         ]
         for (index, program) in programs.enumerated() {
             XCTAssertLessThanOrEqual(program.count, maximumInstructionCount, "program \(index)")
@@ -290,6 +317,8 @@ final class SeccompFilterTests: XCTestCase {
                 case 0x15, 0x35, 0x45:
                     XCTAssertLessThan(pc + 1 + Int(instruction.jt), program.count, "program \(index): jt of instruction \(pc)")
                     XCTAssertLessThan(pc + 1 + Int(instruction.jf), program.count, "program \(index): jf of instruction \(pc)")
+                case 0x05:
+                    XCTAssertLessThan(pc + 1 + Int(instruction.k), program.count, "program \(index): BPF_JA of instruction \(pc)")
                 case 0x06:
                     XCTAssertTrue([returnTrace, returnAllow].contains(instruction.k), "program \(index): return value of instruction \(pc)")
                 case 0x20:
@@ -302,8 +331,140 @@ final class SeccompFilterTests: XCTestCase {
     }
 }
 
-/// The permission filter a thread installs when its emulated identity stops
-/// bypassing permission checks, run in the same interpreter.
+/// The first filter of a thread whose emulated credentials equal the real
+/// ones: reads and set*id calls that name only the real ids or -1 reach the
+/// kernel, everything that can change credentials stops.
+final class MatchingCredentialsFilterTests: XCTestCase {
+    /// i386's 16-bit setuid (23) and setresuid (164) beside setresgid32 (210).
+    private let narrowABI = SyscallABI(
+        name: "i386", auditArch: auditArchI386,
+        numbers: [(23, SyscallEntry(.setuid, idWidth: .bits16)), (164, SyscallEntry(.setresuid, idWidth: .bits16)),
+                  (210, SyscallEntry(.setresgid))]
+    )
+
+    private func verdict(_ program: [shim_bpf_instruction], _ name: String, _ arguments: [UInt64] = [], arch: UInt32 = auditArchX86_64) throws -> UInt32 {
+        let number = try XCTUnwrap(x86_64SyscallNumbers()[name])
+        let data = SeccompData(number: UInt32(number), arch: arch, arguments: arguments + Array(repeating: 0, count: 6 - arguments.count))
+        return try evaluate(program, on: data)
+    }
+
+    func testReadsReachTheKernel() throws {
+        let program = SeccompFilter(abis: [try x86_64ABI()], scope: matchingRoot).instructions
+        for name in ["getuid", "geteuid", "getgid", "getegid", "getresuid", "getresgid", "getgroups", "capget"] {
+            XCTAssertEqual(try verdict(program, name, [0x7ffc_0000_1000, 0x7ffc_0000_2000]), returnAllow, name)
+        }
+    }
+
+    func testSetIDCallsStopOnlyForOtherIDs() throws {
+        let program = SeccompFilter(abis: [try x86_64ABI()], scope: matchingRoot).instructions
+        let unchanged = UInt64(UInt32.max)
+        for name in ["setuid", "setgid", "setfsuid", "setfsgid"] {
+            XCTAssertEqual(try verdict(program, name, [0]), returnAllow, "\(name)(0)")
+            XCTAssertEqual(try verdict(program, name, [unchanged]), returnAllow, "\(name)(-1)")
+            XCTAssertEqual(try verdict(program, name, [1000]), returnTrace, "\(name)(1000)")
+            // uid_t is 32 bits wide: the upper half of the register is ignored.
+            XCTAssertEqual(try verdict(program, name, [0xFFFF_FFFF_0000_0000]), returnAllow, "\(name) with high bits")
+        }
+        for name in ["setreuid", "setregid"] {
+            XCTAssertEqual(try verdict(program, name, [unchanged, 0]), returnAllow, name)
+            XCTAssertEqual(try verdict(program, name, [0, 1000]), returnTrace, name)
+            XCTAssertEqual(try verdict(program, name, [1000, unchanged]), returnTrace, name)
+        }
+        for name in ["setresuid", "setresgid"] {
+            XCTAssertEqual(try verdict(program, name, [unchanged, 0, unchanged]), returnAllow, name)
+            XCTAssertEqual(try verdict(program, name, [0, 0, 0]), returnAllow, name)
+            for position in 0..<3 {
+                var arguments: [UInt64] = [0, unchanged, 0]
+                arguments[position] = 33
+                XCTAssertEqual(try verdict(program, name, arguments), returnTrace, "\(name) \(arguments)")
+            }
+            // The fourth argument is no id.
+            XCTAssertEqual(try verdict(program, name, [0, 0, 0, 5]), returnAllow, name)
+        }
+    }
+
+    func testOtherRealIDsPassInsteadOfRoot() throws {
+        let program = SeccompFilter(abis: [try x86_64ABI()], scope: .matchingCredentials(uid: 1000, gid: nil)).instructions
+        XCTAssertEqual(try verdict(program, "setuid", [1000]), returnAllow)
+        XCTAssertEqual(try verdict(program, "setuid", [0]), returnTrace)
+        XCTAssertEqual(try verdict(program, "setgid", [UInt64(UInt32.max)]), returnAllow)
+        XCTAssertEqual(try verdict(program, "setgid", [0]), returnTrace, "no gid passes without a known real gid")
+    }
+
+    func testSixteenBitCallsUseTheirOwnUnchangedValue() throws {
+        let program = SeccompFilter(abis: [narrowABI], scope: matchingRoot).instructions
+        func verdict(_ number: UInt32, _ arguments: [UInt64]) throws -> UInt32 {
+            try evaluate(program, on: SeccompData(number: number, arch: auditArchI386, arguments: arguments + [0, 0, 0]))
+        }
+        XCTAssertEqual(try verdict(23, [0, 0, 0]), returnAllow)
+        XCTAssertEqual(try verdict(23, [0xFFFF, 0, 0]), returnAllow)
+        XCTAssertEqual(try verdict(23, [0xFFFF_FFFF, 0, 0]), returnTrace, "(uid_t)-1 is no 16-bit value")
+        XCTAssertEqual(try verdict(23, [0x1_0000, 0, 0]), returnTrace, "upper bits stop, which is safe")
+        XCTAssertEqual(try verdict(164, [0xFFFF, 0, 0xFFFF]), returnAllow)
+        XCTAssertEqual(try verdict(164, [0xFFFF, 1000, 0xFFFF]), returnTrace)
+        XCTAssertEqual(try verdict(210, [0xFFFF_FFFF, 0, 0xFFFF_FFFF]), returnAllow)
+        XCTAssertEqual(try verdict(210, [0xFFFF, 0, 0]), returnTrace, "0xFFFF is an id for a 32-bit call")
+    }
+
+    func testWritesKeepStopping() throws {
+        let program = SeccompFilter(abis: [try x86_64ABI()], scope: matchingRoot).instructions
+        XCTAssertEqual(try verdict(program, "setgroups", [0, 0]), returnTrace)
+        XCTAssertEqual(try verdict(program, "capset", [0x7ffc_0000_1000, 0x7ffc_0000_2000]), returnTrace)
+        // PR_SET_KEEPCAPS, PR_CAPBSET_DROP, PR_SET_SECUREBITS, PR_SET_SECCOMP.
+        for option: UInt64 in [8, 24, 28, 22] {
+            XCTAssertEqual(try verdict(program, "prctl", [option, 1]), returnTrace, "prctl option \(option)")
+        }
+        // PR_CAP_AMBIENT with RAISE, LOWER, CLEAR_ALL and an invalid request.
+        for request: UInt64 in [2, 3, 4, 0] {
+            XCTAssertEqual(try verdict(program, "prctl", [47, request, 5]), returnTrace, "PR_CAP_AMBIENT request \(request)")
+        }
+        // The filter sees the low half of the request only. The kernel
+        // compares all of it and rejects this one with EINVAL, changing
+        // nothing, so the kernel may answer it.
+        XCTAssertEqual(try verdict(program, "prctl", [47, 0x1_0000_0001, 5]), returnAllow)
+    }
+
+    func testPrctlReadsReachTheKernel() throws {
+        let program = SeccompFilter(abis: [try x86_64ABI()], scope: matchingRoot).instructions
+        // PR_GET_KEEPCAPS, PR_CAPBSET_READ, PR_GET_SECUREBITS, and
+        // PR_CAP_AMBIENT with PR_CAP_AMBIENT_IS_SET.
+        XCTAssertEqual(try verdict(program, "prctl", [7]), returnAllow)
+        XCTAssertEqual(try verdict(program, "prctl", [23, 12]), returnAllow)
+        XCTAssertEqual(try verdict(program, "prctl", [27]), returnAllow)
+        XCTAssertEqual(try verdict(program, "prctl", [47, 1, 12]), returnAllow)
+        XCTAssertEqual(try verdict(program, "prctl", [UInt64(untrappedFirstArgument)]), returnAllow)
+    }
+
+    func testEveryConditionReadsArgumentsThatExist() throws {
+        let abi = try x86_64ABI()
+        for entry in abi.syscalls.values {
+            guard case .any(let clauses)? = entry.stopCondition(in: matchingRoot) else { continue }
+            XCTAssertFalse(clauses.isEmpty, "\(entry.syscall)")
+            for comparison in clauses.joined() {
+                XCTAssertTrue((0..<6).contains(comparison.index), "\(entry.syscall) argument \(comparison.index)")
+            }
+        }
+    }
+
+    func testDecisionMatchesStopCondition() throws {
+        let abi = try x86_64ABI()
+        let program = SeccompFilter(abis: [abi], scope: matchingRoot).instructions
+        let samples: [UInt64] = [0, 1, 7, 8, 22, 23, 47, 1000, 0xFFFF, 0xFFFF_FFFF, 0x0080_0000, 0o100, 0x1_0000_0000]
+        for (number, entry) in abi.syscalls {
+            for first in samples {
+                for second in samples.prefix(4) {
+                    let arguments: [UInt64] = [first, second, first, 0, 0, 0]
+                    let stops = entry.stopCondition(in: matchingRoot)?.stops(arguments) ?? false
+                    let data = SeccompData(number: UInt32(number), arch: auditArchX86_64, arguments: arguments)
+                    XCTAssertEqual(try evaluate(program, on: data), stops ? returnTrace : returnAllow, "\(entry.syscall) \(arguments)")
+                }
+            }
+        }
+    }
+}
+
+/// The permission filter a thread installs when its emulated credentials
+/// start to differ from the real ones, run in the same interpreter.
 final class PermissionFilterTests: XCTestCase {
     func testEveryPathPermissionCallStopsWhateverItsFlags() throws {
         let abi = try x86_64ABI()
@@ -319,15 +480,33 @@ final class PermissionFilterTests: XCTestCase {
         XCTAssertEqual(checked, Syscall.allCases.filter(\.isPathPermissionCall).count)
     }
 
+    func testEveryCredentialCallStopsWhateverItsArguments() throws {
+        let abi = try x86_64ABI()
+        let program = PermissionFilter.instructions(abis: [abi, i386ABI])
+        for (number, entry) in abi.syscalls where entry.syscall.isCredentialCall && entry.syscall != .prctl {
+            for arguments: [UInt64] in [[0, 0, 0, 0, 0, 0], [UInt64(UInt32.max), 0, UInt64(UInt32.max), 0, 0, 0], [1000, 1000, 1000, 0, 0, 0]] {
+                let data = SeccompData(number: UInt32(number), arch: auditArchX86_64, arguments: arguments)
+                XCTAssertEqual(try evaluate(program, on: data), returnTrace, "\(entry.syscall) \(arguments)")
+            }
+        }
+        let prctl = try XCTUnwrap(abi.syscalls.first { $0.value.syscall == .prctl }?.key)
+        for option: UInt64 in [7, 23, 27] {
+            XCTAssertEqual(try evaluate(program, on: SeccompData(number: UInt32(prctl), arch: auditArchX86_64, arguments: [option, 0, 0, 0, 0, 0])), returnTrace)
+        }
+        XCTAssertEqual(try evaluate(program, on: SeccompData(number: UInt32(prctl), arch: auditArchX86_64, arguments: [47, 1, 0, 0, 0, 0])), returnTrace)
+        XCTAssertEqual(try evaluate(program, on: SeccompData(number: UInt32(prctl), arch: auditArchX86_64, arguments: [15, 0, 0, 0, 0, 0])), returnAllow)
+        // i386's setuid32 and setgid32.
+        XCTAssertEqual(try evaluate(program, on: SeccompData(number: 213, arch: auditArchI386)), returnTrace)
+    }
+
     func testOtherCallsAndABIsAreAllowed() throws {
         let abi = try x86_64ABI()
         let program = PermissionFilter.instructions(abis: [abi, i386ABI])
-        for (number, entry) in abi.syscalls where !entry.syscall.isPathPermissionCall {
+        for (number, entry) in abi.syscalls where !entry.syscall.isPathPermissionCall && !entry.syscall.isCredentialCall {
             let data = SeccompData(number: UInt32(number), arch: auditArchX86_64)
             XCTAssertEqual(try evaluate(program, on: data), returnAllow, "\(entry.syscall)")
         }
-        // i386 lists no permission call here, so its block is left out.
-        XCTAssertEqual(try evaluate(program, on: SeccompData(number: 213, arch: auditArchI386)), returnAllow)
+        XCTAssertEqual(try evaluate(program, on: SeccompData(number: 215, arch: auditArchI386)), returnAllow)
         XCTAssertEqual(try evaluate(program, on: SeccompData(number: 2, arch: auditArchAArch64)), returnAllow)
     }
 
