@@ -187,6 +187,32 @@ struct RunCommand {
         return mode
     }
 
+    /// Replaces SQLite's "unable to open database file", which names no
+    /// cause, with the cause and what to do, and states that a damaged
+    /// file was left as it is.
+    static func explainStateFileFailure(_ path: String, sqliteMessage: String) -> String {
+        if sqliteMessage.contains("malformed") || sqliteMessage.contains("not a database") {
+            return "\(sqliteMessage); the file was left as it is, so restore it from a copy or name a new file"
+        }
+        guard sqliteMessage == "unable to open database file" else { return sqliteMessage }
+
+        var status = stat()
+        if stat(path, &status) == 0 {
+            if status.st_mode & S_IFMT == S_IFDIR {
+                return "it is a directory; name a file in it, such as \(path.hasSuffix("/") ? path : path + "/")remainroot.db"
+            }
+            return "\(sqliteMessage); check that it and its folder are writable, because SQLite writes a journal beside it"
+        }
+        var folder = path.contains("/") ? String(path[..<path.lastIndex(of: "/")!]) : "."
+        if folder.isEmpty {
+            folder = "/"
+        }
+        if stat(folder, &status) != 0 {
+            return "its folder '\(folder)' does not exist; create it first"
+        }
+        return "\(sqliteMessage); check that its folder '\(folder)' is writable"
+    }
+
     static var maximumWorkerCount: Int { Tracer<HostBackend>.maximumWorkerCount }
 
     static func parseWorkerCount(_ text: String) throws(UsageError) -> Int {
@@ -278,7 +304,7 @@ struct RunCommand {
                 do {
                     stateStore = try SQLiteOwnershipStore(path: statePath)
                 } catch {
-                    printError("cannot open the state file '\(statePath)': \(error.message)")
+                    printError("cannot open the state file '\(statePath)': \(Self.explainStateFileFailure(statePath, sqliteMessage: error.message))")
                     return ExitStatus.ownFailure
                 }
             }
@@ -314,9 +340,10 @@ struct RunCommand {
                 #endif
             }
         } catch {
-            printError("cannot trace '\(command[0])': \(error)")
             if error.errno == .notPermitted {
-                printError("ptrace is not permitted here; a seccomp profile or Yama (kernel.yama.ptrace_scope) may forbid it")
+                printError("cannot trace '\(command[0])': \(error); ptrace is not permitted here, so allow it in the container's seccomp profile or lower kernel.yama.ptrace_scope")
+            } else {
+                printError("cannot trace '\(command[0])': \(error)")
             }
             return ExitStatus.ownFailure
         }
@@ -325,7 +352,11 @@ struct RunCommand {
         case .executionFailed(let errno)?:
             printError("cannot run '\(command[0])': \(String(cString: strerror(errno.rawValue)))")
         case .filterRejected(let errno)?:
-            printError("cannot install the seccomp filter: \(errno)")
+            if errno == .notPermitted {
+                printError("cannot install the seccomp filter: \(errno); a seccomp profile that denies seccomp(2) forbids it, so allow seccomp for this container")
+            } else {
+                printError("cannot install the seccomp filter: \(errno)")
+            }
         case nil:
             break
         }

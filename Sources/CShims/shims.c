@@ -245,7 +245,9 @@ pid_t shim_spawn_traced(const struct shim_spawn_request *request) {
     }
 
     // Wait until the parent has attached with PTRACE_SEIZE; EOF means the
-    // parent gave up, and the child must not run the command untraced.
+    // parent gave up or died, and the child must not run the command
+    // untraced.
+    close(request->start_write_fd);
     char byte;
     ssize_t got;
     do {

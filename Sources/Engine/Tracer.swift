@@ -137,6 +137,7 @@ public final class Tracer<Backend: ArchitectureBackend>: @unchecked Sendable {
                                         filter: filterBuffer.baseAddress,
                                         filter_length: UInt16(filterBuffer.count),
                                         start_fd: start.readEnd,
+                                        start_write_fd: start.writeEnd,
                                         report_fd: report.writeEnd,
                                         signal_mask: maskPointer
                                     )
@@ -158,7 +159,10 @@ public final class Tracer<Backend: ArchitectureBackend>: @unchecked Sendable {
 
         let pid = ProcessID(spawned)
         if case .failure(let errno) = SystemCalls.ptrace(SystemCalls.ptraceSeize, pid, data: Self.options) {
-            // Closing the start pipe unread makes the child exit with 125.
+            // The child waits on the start pipe, whose write end stays open
+            // here until this method returns, so waiting for it to see EOF
+            // would hang. It has run no command yet, so it is killed.
+            _ = SystemCalls.kill(pid, signal: SIGKILL)
             close(report.readEnd)
             _ = SystemCalls.waitForAnyChild(options: 0)
             throw TraceError("PTRACE_SEIZE", pid: pid, errno: errno)

@@ -70,6 +70,9 @@ struct shim_spawn_request {
     uint16_t filter_length;
     // The child blocks reading this until the parent has seized it.
     int start_fd;
+    // The parent's end of that pipe. The child closes its copy, so that the
+    // parent's death, even by SIGKILL before the seize, reads as EOF.
+    int start_write_fd;
     // Close-on-exec; the child writes a shim_spawn_report here on failure.
     int report_fd;
     // The signal mask the command starts with.

@@ -304,7 +304,8 @@ struct FileCallContext {
     /// instead (honouring the umask, the path and its errors), and the exit
     /// stop records the device. Without the emulated CAP_MKNOD, or for an
     /// overlayfs whiteout (a character device 0:0), the kernel's own answer
-    /// stands.
+    /// stands, and a whiteout gets its creator's owner as other new files
+    /// do.
     ///
     /// The refusals come in the kernel's order (`do_mknodat`, then
     /// `vfs_mknod`): an invalid type, the path walk, an existing name or a
@@ -325,7 +326,9 @@ struct FileCallContext {
         if !credentials.isCapable(CapabilitySet.dacOverride), let path = try? paths.readPath(at: pathAddress) {
             try permissions.checkCreate(directory: directory, path: path)
         }
-        guard !(type == Self.characterDevice && dev == 0) else { return .passThrough }
+        // The kernel makes a whiteout for anyone, owned by the creator's
+        // fsuid and fsgid, which here may be emulated ones.
+        guard !(type == Self.characterDevice && dev == 0) else { return created(directory: directory, pathAddress: pathAddress) }
         guard credentials.isCapable(CapabilitySet.makeNode) else { return .passThrough }
         guard let path = try? paths.readPath(at: pathAddress) else { return .passThrough }
 
@@ -401,11 +404,14 @@ struct FileCallContext {
             kept.append(contentsOf: name)
             kept.append(0)
         }
-        let size = Int(truncatingIfNeeded: arguments[2])
+        // The kernel takes the size as a size_t and lowers it to
+        // XATTR_LIST_MAX (65536), so -1 or any larger size requests the
+        // whole list.
+        let size = min(arguments[2], UInt64(names.count))
         if size == 0 {
             return .answer(.success(UInt64(kept.count)))
         }
-        guard kept.count <= size else { throw .resultTooLarge }
+        guard UInt64(kept.count) <= size else { throw .resultTooLarge }
         try memory.write(kept, at: arguments[1])
         return .answer(.success(UInt64(kept.count)))
     }
