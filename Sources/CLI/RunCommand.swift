@@ -110,13 +110,13 @@ struct RunCommand {
                 unshare = true
             case "-i", "--identity":
                 index += 1
-                guard index < arguments.count else { throw UsageError(message: "\(argument) needs a value, UID:GID") }
+                guard index < arguments.count, arguments[index] != "--" else { throw UsageError(message: "\(argument) needs a value, UID:GID") }
                 identity = try Self.parseIdentity(arguments[index])
             case _ where argument.hasPrefix("--identity="):
                 identity = try Self.parseIdentity(String(argument.dropFirst("--identity=".count)))
             case "--ownership":
                 index += 1
-                guard index < arguments.count else { throw UsageError(message: "--ownership needs a value: xattr, state or off") }
+                guard index < arguments.count, arguments[index] != "--" else { throw UsageError(message: "--ownership needs a value: xattr, state or off") }
                 ownership = try Self.parseOwnership(arguments[index])
             case _ where argument.hasPrefix("--ownership="):
                 ownership = try Self.parseOwnership(String(argument.dropFirst("--ownership=".count)))
@@ -128,7 +128,7 @@ struct RunCommand {
                 statePath = String(argument.dropFirst("--state=".count))
             case "--workers":
                 index += 1
-                guard index < arguments.count else { throw UsageError(message: "--workers needs a value, a number from 1 to \(Self.maximumWorkerCount)") }
+                guard index < arguments.count, arguments[index] != "--" else { throw UsageError(message: "--workers needs a value, a number from 1 to \(Self.maximumWorkerCount)") }
                 workerCount = try Self.parseWorkerCount(arguments[index])
             case _ where argument.hasPrefix("--workers="):
                 workerCount = try Self.parseWorkerCount(String(argument.dropFirst("--workers=".count)))

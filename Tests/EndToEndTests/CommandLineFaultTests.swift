@@ -22,9 +22,13 @@ final class CommandLineFaultTests: XCTestCase {
             (["--workers", "two"], "invalid --workers 'two'"),
             (["--workers", "18446744073709551617"], "invalid --workers '18446744073709551617'"),
             (["--workers"], "--workers needs a value"),
+            (["--workers", "--"], "--workers needs a value"),
+            (["--identity", "--"], "--identity needs a value"),
+            (["--ownership", "--"], "--ownership needs a value"),
         ]
         for (options, message) in cases {
-            let output = try Harness.run([Harness.remainroot, "--unshare"] + options + (options == ["--workers"] ? [] : ["--", "echo", "ran"]), timeout: 30)
+            let bare = options.count == 1 || options.last == "--"
+            let output = try Harness.run([Harness.remainroot, "--unshare"] + options + (bare ? [] : ["--", "echo", "ran"]), timeout: 30)
             assertOneLineFailure(output, containing: message, options.joined(separator: " "))
         }
     }
