@@ -142,6 +142,27 @@ enum I386SyscallNumbers {
         (298, SyscallEntry(.fchownat)),
         (26, SyscallEntry(.ptrace)),
         (354, SyscallEntry(.seccomp)),
+        // File calls whose numbers no x86_64 call in the table above uses.
+        // Debian 12's glibc (2.36) makes stat, lstat and fstat with statx
+        // on i386 too, and struct statx is the same on every CPU.
+        (383, SyscallEntry(.statx)),
+        (14, SyscallEntry(.mknod)),
+        (297, SyscallEntry(.mknodat)),
+        (229, SyscallEntry(.getxattr)),
+        (230, SyscallEntry(.lgetxattr)),
+        (231, SyscallEntry(.fgetxattr)),
+        (232, SyscallEntry(.listxattr)),
+        (233, SyscallEntry(.llistxattr)),
+        (234, SyscallEntry(.flistxattr)),
+        (8, SyscallEntry(.creat)),
+        (295, SyscallEntry(.openat)),
+        (39, SyscallEntry(.mkdir)),
+        (296, SyscallEntry(.mkdirat)),
+        (304, SyscallEntry(.symlinkat)),
+        (33, SyscallEntry(.access)),
+        (307, SyscallEntry(.faccessat)),
+        (11, SyscallEntry(.execve)),
+        (358, SyscallEntry(.execveat)),
     ]
 
     /// `AUDIT_ARCH_I386` from <linux/audit.h>: EM_386 (3) with the
@@ -155,10 +176,11 @@ enum I386SyscallNumbers {
     /// sees with cs 0x33 and reads as x86_64, where 120 is getresgid; so no
     /// i386 number may be an x86_64 one. An i386 child made with
     /// CLONE_UNTRACED therefore runs untraced.
-    /// NOTE: the i386 stat, mknod and xattr calls (stat64, fstatat64,
-    /// mknod, getxattr and the rest) are not in the table, so an i386
-    /// program sees a file's real owner rather than the recorded one. They
-    /// need the i386 `struct stat64` layout.
+    /// NOTE: stat64, lstat64, fstat64 and fstatat64 are not in the table,
+    /// so an i386 program that calls them (an older glibc, or by hand)
+    /// gets a file's real owner; they need the i386 `struct stat64` layout.
+    /// open (5), symlink (83), openat2 (437) and faccessat2 (439) are
+    /// missing too: their numbers are x86_64 calls of the table.
     /// i386 pointers and initial-stack words are four bytes, which the
     /// auxiliary-vector rewrite after execve needs.
     static let abi = SyscallABI(name: "i386", auditArch: auditArch, numbers: table, wordSize: 4)

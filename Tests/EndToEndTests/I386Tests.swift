@@ -68,6 +68,25 @@ final class I386Tests: XCTestCase {
             """)
     }
 
+    /// Owners given away, a device made, and both read back by an i386
+    /// program, natively in one folder and under remainroot in another.
+    func testOwnersAndDevicesOfFiles() throws {
+        for linkStatically in [true, false] {
+            let variant = linkStatically ? "static" : "dynamic"
+            let program = try buildI386("i386-files", static: linkStatically)
+            let nativeFolder = Harness.temporaryDirectory().path
+            let tracedFolder = Harness.temporaryDirectory().path
+
+            let native = try Harness.run([program, nativeFolder])
+            XCTAssertEqual(native.status, 0, "\(variant) as real root: \(native.combined)")
+            XCTAssertTrue(native.standardOutput.contains("file: - 644 1000:1001"), native.standardOutput)
+
+            let traced = try Harness.run(Harness.namespacePrefix + [program, tracedFolder])
+            XCTAssertEqual(traced.status, 0, "\(variant) under remainroot: \(traced.combined)")
+            XCTAssertEqual(traced.standardOutput, native.standardOutput, "\(variant) under remainroot")
+        }
+    }
+
     /// Without remainroot, the namespace's kernel rejects the drop to an
     /// unmapped id, so the comparison above shows remainroot's work.
     func testDropFailsWithoutRemainroot() throws {
