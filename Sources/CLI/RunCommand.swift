@@ -250,6 +250,12 @@ struct RunCommand {
             return 0
         }
 
+        // As the shells answer an empty command name.
+        if command[0].isEmpty {
+            printError("cannot run '': command not found")
+            return ExitStatus.notFound
+        }
+
         // Opened before --unshare, so that the file belongs to the caller.
         var diagnostics = DiagnosticOutput.standardError
         if let logFile {
@@ -329,6 +335,7 @@ struct RunCommand {
             tracer.debugObserver = debugMonitor
         }
         #endif
+        diagnostics.startOver()
         SignalForwarder.start()
 
         let outcome: TraceOutcome
@@ -340,7 +347,9 @@ struct RunCommand {
                 #endif
             }
         } catch {
-            if error.errno == .notPermitted {
+            if error.errno == .notPermitted, let tracer = Self.ownTracer() {
+                printError("cannot trace '\(command[0])': \(error); remainroot is itself traced by pid \(tracer), which refused its ptrace calls (remainroot under remainroot cannot work)")
+            } else if error.errno == .notPermitted {
                 printError("cannot trace '\(command[0])': \(error); ptrace is not permitted here, so allow it in the container's seccomp profile or lower kernel.yama.ptrace_scope")
             } else {
                 printError("cannot trace '\(command[0])': \(error)")
@@ -361,6 +370,22 @@ struct RunCommand {
             break
         }
         return outcome.shellStatus
+    }
+
+    /// The pid of the process tracing remainroot, from the TracerPid line
+    /// of /proc/self/status; nil when it is not traced.
+    static func ownTracer() -> Int32? {
+        let fd = open("/proc/self/status", O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return nil }
+        defer { close(fd) }
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        let count = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+        guard count > 0 else { return nil }
+        let status = String(decoding: buffer[..<count], as: UTF8.self)
+        guard let line = status.split(separator: "\n").first(where: { $0.hasPrefix("TracerPid:") }),
+              let pid = Int32(String(line.dropFirst("TracerPid:".count).filter { $0 != "\t" && $0 != " " })), pid != 0
+        else { return nil }
+        return pid
     }
 
     private func currentEnvironment() -> [String] {

@@ -8,14 +8,24 @@ struct DiagnosticOutput: Sendable {
 
     static let standardError = DiagnosticOutput(fd: 2)
 
-    /// Creates or truncates `path`. O_APPEND makes each write(2) land whole
-    /// at the end, so lines from several threads never mix.
+    /// Creates `path` or opens it as it is. ``startOver()`` empties it once
+    /// the run is sure to start, so a refused run leaves an old log whole.
+    /// O_APPEND makes each write(2) land whole at the end, so lines from
+    /// several threads never mix.
     static func open(_ path: String) throws(UsageError) -> DiagnosticOutput {
-        let fd = Glibc.open(path, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0o666)
+        let fd = Glibc.open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o666)
         guard fd >= 0 else {
             throw UsageError(message: "cannot open log file '\(path)': \(String(cString: strerror(errno)))")
         }
         return DiagnosticOutput(fd: fd)
+    }
+
+    /// Empties a log file before the run writes to it; nothing for
+    /// standard error.
+    func startOver() {
+        if fd != 2 {
+            _ = ftruncate(fd, 0)
+        }
     }
 
     /// Writes `text` with one write(2) where the kernel allows it.

@@ -59,11 +59,23 @@ final class CommandLineFaultTests: XCTestCase {
         let truncated = "\(work)/truncated.db"
         FileManager.default.createFile(atPath: truncated, contents: bytes.prefix(50))
 
+        // A state file whose header is sound and whose records page is
+        // not: SQLite finds that only when a query reads the page, and a
+        // lookup would then find no record.
+        let pageDamaged = "\(work)/page-damaged.db"
+        let recorded = try Harness.run([Harness.remainroot, "--unshare", "--ownership=state", "--state", pageDamaged, "--", "sh", "-c", "touch \"$0\" && chown 5:5 \"$0\"", "\(work)/g"])
+        XCTAssertEqual(recorded.status, 0, recorded.standardError)
+        var pages = try XCTUnwrap(FileManager.default.contents(atPath: pageDamaged))
+        XCTAssertGreaterThanOrEqual(pages.count, 8192, "the state file has no second page")
+        pages.replaceSubrange(4096..<4104, with: Data(repeating: 0xFF, count: 8))
+        FileManager.default.createFile(atPath: pageDamaged, contents: pages)
+
         let cases: [(String, String)] = [
             (work, "it is a directory; name a file in it"),
             ("\(work)/missing/state.db", "its folder '\(work)/missing' does not exist"),
             (damaged, "malformed; the file was left as it is"),
             (truncated, "the file was left as it is"),
+            (pageDamaged, "malformed"),
         ]
         for (path, message) in cases {
             let before = FileManager.default.contents(atPath: path)

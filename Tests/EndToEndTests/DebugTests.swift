@@ -180,16 +180,33 @@ final class DebugTests: XCTestCase {
     }
 
     func testLogFileOptionErrors() throws {
+        let missing = Harness.temporaryDirectory().appendingPathComponent("missing/trace.log").path
         let cases: [([String], String)] = [
             (["--log-file", "/tmp/unused.log", "true"], "--log-file /tmp/unused.log has nothing to write; add --trace or --debug"),
             (["--trace", "--log-file"], "--log-file needs a value"),
-            (["--trace", "--log-file", "/nonexistent/trace.log", "true"], "cannot open log file '/nonexistent/trace.log'"),
+            (["--trace", "--log-file", missing, "true"], "cannot open log file '\(missing)'"),
         ]
         for (arguments, message) in cases {
             let output = try Harness.run([Harness.remainroot] + arguments)
             XCTAssertEqual(output.status, 125, arguments.joined(separator: " "))
             XCTAssertTrue(output.standardError.contains(message), "expected '\(message)' in: \(output.standardError)")
         }
+    }
+
+    /// A run that is refused (here: outside a user namespace) leaves an
+    /// existing log file as it was; a run that starts replaces it.
+    func testRefusedRunKeepsTheLogFile() throws {
+        try XCTSkipUnless(Harness.isRoot, "only real root's initial namespace makes remainroot refuse")
+        let log = Harness.temporaryDirectory().appendingPathComponent("trace.log").path
+        try "an earlier trace\n".write(toFile: log, atomically: true, encoding: .utf8)
+
+        let refused = try Harness.run([Harness.remainroot, "--trace", "--log-file", log, "--", "true"])
+        XCTAssertEqual(refused.status, 125, refused.standardError)
+        XCTAssertEqual(try String(contentsOfFile: log, encoding: .utf8), "an earlier trace\n")
+
+        let started = try Harness.run([Harness.remainroot, "--unshare", "--trace", "--log-file", log, "--", "true"])
+        XCTAssertEqual(started.status, 0, started.standardError)
+        XCTAssertFalse(try String(contentsOfFile: log, encoding: .utf8).contains("an earlier trace"))
     }
 
     // MARK: - --debug: traced programs

@@ -123,6 +123,7 @@ final class TracerTests: XCTestCase {
             (["--unshare", "--", "/"], 126, "cannot run '/'"),
             (["--unshare", "--", notExecutable], 126, "cannot run '\(notExecutable)'"),
             (["--unshare", "--", "no-such-command-anywhere"], 127, "cannot run 'no-such-command-anywhere'"),
+            (["--unshare", "--", ""], 127, "cannot run '': command not found"),
         ]
         for (arguments, status, message) in cases {
             let output = try Harness.run([Harness.remainroot] + arguments)

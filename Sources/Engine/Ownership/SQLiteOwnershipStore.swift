@@ -38,6 +38,7 @@ public final class SQLiteOwnershipStore: KeyedOwnershipStore {
 
         do {
             try Self.checkOwner(database)
+            try Self.checkIntegrity(database)
             try Self.execute(database, """
                 PRAGMA journal_mode = WAL;
                 PRAGMA synchronous = NORMAL;
@@ -137,6 +138,25 @@ public final class SQLiteOwnershipStore: KeyedOwnershipStore {
             let message = error.map { String(cString: $0) } ?? "unknown SQLite error"
             sqlite3_free(error)
             throw OpenError(message: message)
+        }
+    }
+
+    /// Rejects a damaged file before any record is read from it. SQLite
+    /// reads a page only when a query needs it, so without this check a
+    /// damaged page would hide its records as if they did not exist.
+    /// `PRAGMA quick_check` reads every page once: O(size of the file).
+    private static func checkIntegrity(_ database: OpaquePointer) throws(OpenError) {
+        var statement: OpaquePointer?
+        guard sqlite3_prepare_v2(database, "PRAGMA quick_check(1)", -1, &statement, nil) == SQLITE_OK else {
+            throw OpenError(message: String(cString: sqlite3_errmsg(database)))
+        }
+        defer { sqlite3_finalize(statement) }
+        guard sqlite3_step(statement) == SQLITE_ROW, let text = sqlite3_column_text(statement, 0) else {
+            throw OpenError(message: String(cString: sqlite3_errmsg(database)))
+        }
+        let result = String(cString: text).split(separator: "\n").joined(separator: "; ")
+        guard result == "ok" else {
+            throw OpenError(message: "database disk image is malformed (\(result))")
         }
     }
 
