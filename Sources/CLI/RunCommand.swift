@@ -164,6 +164,11 @@ struct RunCommand {
         if ownership == .state && statePath == nil {
             throw UsageError(message: "--ownership=state needs a state file; add --state FILE")
         }
+        if statePath == "" {
+            // SQLite would open a private temporary database for an empty
+            // name, and the records would be lost at exit.
+            throw UsageError(message: "--state needs a file name")
+        }
         if ownership == .off && statePath != nil {
             throw UsageError(message: "--state has no use with --ownership=off; drop one of them")
         }

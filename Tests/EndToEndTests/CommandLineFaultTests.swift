@@ -25,9 +25,11 @@ final class CommandLineFaultTests: XCTestCase {
             (["--workers", "--"], "--workers needs a value"),
             (["--identity", "--"], "--identity needs a value"),
             (["--ownership", "--"], "--ownership needs a value"),
+            (["--state", ""], "--state needs a file name"),
+            (["--state="], "--state needs a file name"),
         ]
         for (options, message) in cases {
-            let bare = options.count == 1 || options.last == "--"
+            let bare = options == ["--workers"] || options.last == "--"
             let output = try Harness.run([Harness.remainroot, "--unshare"] + options + (bare ? [] : ["--", "echo", "ran"]), timeout: 30)
             assertOneLineFailure(output, containing: message, options.joined(separator: " "))
         }
