@@ -151,6 +151,22 @@ public enum TraceDecoder {
         // but all three are addresses.
         .clone: [.flags, .address, .address, .address, .address],
         .clone3: [.address, .integer],
+        .open: [.path, .flags, .mode],
+        .openat: [.fileDescriptor, .path, .flags, .mode],
+        .openat2: [.fileDescriptor, .path, .address, .integer],
+        .creat: [.path, .mode],
+        .mkdir: [.path, .mode],
+        .mkdirat: [.fileDescriptor, .path, .mode],
+        .symlink: [.path, .path],
+        .symlinkat: [.path, .fileDescriptor, .path],
+        .access: [.path, .flags],
+        .faccessat: [.fileDescriptor, .path, .flags],
+        .faccessat2: [.fileDescriptor, .path, .flags, .flags],
+        // A successful execve replaced the memory the path was in before
+        // its exit stop, where a record of a call the kernel ran is
+        // decoded; so the path shows as an address.
+        .execve: [.address, .address, .address],
+        .execveat: [.fileDescriptor, .address, .address, .address, .flags],
     ]
 
     /// Decodes the arguments of a call whose result is known. Call while

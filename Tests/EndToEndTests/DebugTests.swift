@@ -193,6 +193,18 @@ final class DebugTests: XCTestCase {
         }
     }
 
+    /// The path calls that stop under an emulated identity show their
+    /// paths as strings, as strace does.
+    func testTraceShowsPathsOfOpenAndAccess() throws {
+        let output = try Harness.run([Harness.remainroot, "--unshare", "--identity", "1000:1000", "--trace", "--",
+                                      "sh", "-c", "cat /etc/hostname >/dev/null; test -r /etc/shadow; mkdir /proc/none 2>/dev/null; true"])
+        XCTAssertEqual(output.status, 0, output.standardError)
+        XCTAssertTrue(output.standardError.contains(#"openat(AT_FDCWD, "/etc/hostname", 0, "#), output.standardError)
+        XCTAssertTrue(output.standardError.contains(#"faccessat2(AT_FDCWD, "/etc/shadow", 0x4, "#) || output.standardError.contains(#"access("/etc/shadow", 0x4)"#)
+                      || output.standardError.contains(#"faccessat(AT_FDCWD, "/etc/shadow", 0x4)"#), output.standardError)
+        XCTAssertTrue(output.standardError.contains(#"mkdir("/proc/none", 0777)"#), output.standardError)
+    }
+
     /// A run that is refused (here: outside a user namespace) leaves an
     /// existing log file as it was; a run that starts replaces it.
     func testRefusedRunKeepsTheLogFile() throws {
