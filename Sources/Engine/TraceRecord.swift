@@ -162,9 +162,9 @@ public enum TraceDecoder {
         .access: [.path, .flags],
         .faccessat: [.fileDescriptor, .path, .flags],
         .faccessat2: [.fileDescriptor, .path, .flags, .flags],
-        // A successful execve replaced the memory the path was in before
-        // its exit stop, where a record of a call the kernel ran is
-        // decoded; so the path shows as an address.
+        // A record of a call the kernel ran is decoded at its exit stop,
+        // and by then a successful execve has replaced the memory the path
+        // was in. So the path shows as an address.
         .execve: [.address, .address, .address],
         .execveat: [.fileDescriptor, .address, .address, .address, .flags],
     ]
