@@ -134,8 +134,9 @@ struct RunCommand {
                 workerCount = try Self.parseWorkerCount(String(argument.dropFirst("--workers=".count)))
             case "-v", "--verbose":
                 verbosity += 1
-            case "-vv":
-                verbosity += 2
+            case _ where argument.count > 2 && argument.hasPrefix("-v") && argument.dropFirst().allSatisfy({ $0 == "v" }):
+                // -vv, -vvv: as many levels as letters, like -v -v.
+                verbosity += argument.count - 1
             case "--trace":
                 trace = true
             case "--debug":
@@ -221,7 +222,7 @@ struct RunCommand {
     static var maximumWorkerCount: Int { Tracer<HostBackend>.maximumWorkerCount }
 
     static func parseWorkerCount(_ text: String) throws(UsageError) -> Int {
-        guard let count = Int(text), count >= 1, count <= maximumWorkerCount else {
+        guard text.allSatisfy(\.isASCIIDigitCharacter), let count = Int(text), count >= 1, count <= maximumWorkerCount else {
             throw UsageError(message: "invalid --workers '\(text)': expected a number from 1 to \(maximumWorkerCount)")
         }
         return count
@@ -401,5 +402,12 @@ struct RunCommand {
             cursor += 1
         }
         return environment
+    }
+}
+
+extension Character {
+    /// Whether the character is one of 0 to 9; `Int("+3")` accepts a sign.
+    var isASCIIDigitCharacter: Bool {
+        isASCII && isNumber
     }
 }

@@ -38,7 +38,7 @@ struct SyscallsCommand {
         line each: the kernel's name, the number, and what remainroot does.
 
         Options:
-          --arch NAME    The ABI to list (default: the host's first); one of:
+          --arch NAME    The ABI to list (default: this machine's native ABI); one of:
                          \(knownABIs).
           -h, --help     Print this help and exit.
 

@@ -20,6 +20,7 @@ final class CommandLineFaultTests: XCTestCase {
             (["--workers", "99999999"], "invalid --workers '99999999'"),
             (["--workers=-1"], "invalid --workers '-1'"),
             (["--workers", "two"], "invalid --workers 'two'"),
+            (["--workers=+3"], "invalid --workers '+3'"),
             (["--workers", "18446744073709551617"], "invalid --workers '18446744073709551617'"),
             (["--workers"], "--workers needs a value"),
             (["--workers", "--"], "--workers needs a value"),
