@@ -378,7 +378,7 @@ struct RunCommand {
         return outcome.shellStatus
     }
 
-    /// The pid of the process tracing remainroot, from the TracerPid line
+    /// Returns the pid of the process tracing remainroot, from the TracerPid line
     /// of /proc/self/status; nil when it is not traced.
     static func ownTracer() -> Int32? {
         let fd = open("/proc/self/status", O_RDONLY | O_CLOEXEC)
