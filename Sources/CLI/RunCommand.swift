@@ -256,7 +256,7 @@ struct RunCommand {
             return 0
         }
 
-        // As the shells answer an empty command name.
+        // The shells report an empty command name as not found, with 127.
         if command[0].isEmpty {
             printError("cannot run '': command not found")
             return ExitStatus.notFound
@@ -381,17 +381,8 @@ struct RunCommand {
     /// Returns the pid of the process tracing remainroot, from the TracerPid line
     /// of /proc/self/status; nil when it is not traced.
     static func ownTracer() -> Int32? {
-        let fd = open("/proc/self/status", O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { return nil }
-        defer { close(fd) }
-        var buffer = [UInt8](repeating: 0, count: 4096)
-        let count = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
-        guard count > 0 else { return nil }
-        let status = String(decoding: buffer[..<count], as: UTF8.self)
-        guard let line = status.split(separator: "\n").first(where: { $0.hasPrefix("TracerPid:") }),
-              let pid = Int32(String(line.dropFirst("TracerPid:".count).filter { $0 != "\t" && $0 != " " })), pid != 0
-        else { return nil }
-        return pid
+        guard let pid = ProcessStatus(of: "self")?.integer("TracerPid"), pid != 0 else { return nil }
+        return Int32(pid)
     }
 
     private func currentEnvironment() -> [String] {

@@ -306,12 +306,11 @@ public final class Tracer<Backend: ArchitectureBackend>: @unchecked Sendable {
     /// remainroot does not trace) has no known credentials, and is killed.
     /// A new thread needs neither: SIGKILL ends its whole thread group.
     private func awaitCreator(ofEarlyStopped pid: ProcessID, in worker: Worker<Backend>) {
-        guard case .success(let status) = SystemCalls.readFile("/proc/\(pid.rawValue)/status") else { return }
-        func field(_ name: String) -> pid_t? {
-            guard let line = status.split(separator: "\n").first(where: { $0.hasPrefix(name) }) else { return nil }
-            return pid_t(String(line.dropFirst(name.count).filter { $0 != "\t" && $0 != " " }))
-        }
-        guard let threadGroup = field("Tgid:"), threadGroup == pid.rawValue, let parent = field("PPid:") else { return }
+        guard let status = ProcessStatus(of: String(pid.rawValue)),
+              let threadGroup = status.integer("Tgid"), threadGroup == Int(pid.rawValue),
+              let parentValue = status.integer("PPid")
+        else { return }
+        let parent = pid_t(parentValue)
 
         // clone(CLONE_PARENT) by the command makes remainroot the parent,
         // and that creator's event still comes.

@@ -44,11 +44,9 @@ public enum UserNamespace {
         let got = getgroups(count, &groups)
         groups = Array(groups.prefix(Int(max(got, 0))))
 
-        let status = (try? SystemCalls.readFile("/proc/self/status").get()) ?? ""
+        let status = ProcessStatus(of: "self")
         func capabilities(_ field: String) -> CapabilitySet {
-            let line = status.split(separator: "\n").first { $0.hasPrefix(field + ":") }
-            let hex = line?.split(separator: "\t").last.map(String.init) ?? "0"
-            return CapabilitySet(rawValue: UInt64(hex.trimmingCharacters(), radix: 16) ?? 0)
+            CapabilitySet(rawValue: status?.value(field).flatMap { UInt64($0, radix: 16) } ?? 0)
         }
         let securebits = shim_get_securebits()
 

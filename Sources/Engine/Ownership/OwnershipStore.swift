@@ -166,7 +166,6 @@ extension OwnershipStore {
     /// Whether the task has the no_new_privs flag, from the NoNewPrivs line
     /// of /proc/PID/status.
     static func hasNoNewPrivileges(_ pid: ProcessID) -> Bool {
-        guard case .success(let status) = SystemCalls.readFile("/proc/\(pid.rawValue)/status") else { return false }
-        return status.split(separator: "\n").contains { $0.hasPrefix("NoNewPrivs:") && $0.hasSuffix("1") }
+        ProcessStatus(of: String(pid.rawValue))?.value("NoNewPrivs") == "1"
     }
 }

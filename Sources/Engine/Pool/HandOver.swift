@@ -136,11 +136,7 @@ extension Tracer {
     /// remainroot), or nil when the kernel does not report it (before
     /// Linux 5.9).
     static func seccompFilterCount(of process: String) -> Int? {
-        guard case .success(let status) = SystemCalls.readFile("/proc/\(process)/status") else { return nil }
-        for line in status.split(separator: "\n") where line.hasPrefix("Seccomp_filters:") {
-            return Int(String(line.dropFirst("Seccomp_filters:".count).filter { $0 != " " && $0 != "\t" }))
-        }
-        return nil
+        ProcessStatus(of: process)?.integer("Seccomp_filters")
     }
 
     /// Returns the thread's blocked-signal mask, or nil when it vanished.
