@@ -177,8 +177,9 @@ enum I386SyscallNumbers {
     /// i386 number may be an x86_64 one. An i386 child made with
     /// CLONE_UNTRACED therefore runs untraced.
     /// NOTE: stat64, lstat64, fstat64 and fstatat64 are not in the table,
-    /// so an i386 program that calls them (an older glibc, or by hand)
-    /// gets a file's real owner; they need the i386 `struct stat64` layout.
+    /// because they need the i386 `struct stat64` layout. So an i386
+    /// program that calls them (an older glibc, or by hand) gets a file's
+    /// real owner.
     /// open (5), symlink (83), openat2 (437) and faccessat2 (439) are
     /// missing too: their numbers are x86_64 calls of the table.
     /// i386 pointers and initial-stack words are four bytes, which the

@@ -40,7 +40,7 @@ final class HostileTests: XCTestCase {
     /// A traced program cannot have a second tracer: PTRACE_TRACEME fails
     /// with EPERM where real root would succeed, and remainroot says why.
     /// A process SIGKILLed inside fork reports no fork event, so its new
-    /// child cannot get its credentials that way; remainroot must still
+    /// child cannot get its credentials that way. remainroot must still
     /// end, with no process of the run left stopped.
     func testParentKilledInsideFork() throws {
         let program = try Harness.compile("kill-in-fork")
