@@ -104,6 +104,7 @@ int shim_file_status(int fd, struct shim_file_status *status) {
     status->size = (int64_t)buffer.stx_size;
     status->birth_time = (buffer.stx_mask & STATX_BTIME)
         ? (int64_t)buffer.stx_btime.tv_sec * 1000000000 + buffer.stx_btime.tv_nsec : 0;
+    status->change_time = (int64_t)buffer.stx_ctime.tv_sec * 1000000000 + buffer.stx_ctime.tv_nsec;
     return 0;
 }
 

@@ -1,6 +1,7 @@
 import Foundation
 import XCTest
 @testable import Engine
+import CShims
 
 final class OwnershipStoreTests: XCTestCase {
     private func temporaryPath(_ name: String) -> String {
@@ -91,5 +92,114 @@ final class OwnershipStoreTests: XCTestCase {
         XCTAssertNil(store.record(for: key, birthTime: 2))
         try store.setRecord(OwnershipRecord(), for: key, birthTime: 1)
         XCTAssertNil(store.record(for: key, birthTime: 1), "an empty record removes the entry")
+    }
+
+    /// The store caches a file's attribute record until the file's change
+    /// time moves. A write by another program moves it and must show at the
+    /// next stat, as must the store's own writes.
+    func testAttributeRecordFollowsChangesMadeElsewhere() throws {
+        let path = temporaryPath("file")
+        XCTAssertTrue(FileManager.default.createFile(atPath: path, contents: Data("x".utf8)))
+        let store = OwnershipStore(mode: .xattr, stateStore: nil, logger: Logger(level: .error) { _ in })
+        func opened() throws -> OpenedFile {
+            let fd = shim_open_path(-100, path, 1, 0)
+            XCTAssertGreaterThanOrEqual(fd, 0)
+            return try OpenedFile(descriptor: fd)
+        }
+        // Another program's writes, which pass the store by.
+        let writer = try opened()
+        let probe = shim_set_attribute(writer.descriptor, "user.remainroot-probe", "1", 1)
+        guard probe == 0 else {
+            throw XCTSkip("\(path) takes no user.* attributes: \(Errno(-probe))")
+        }
+        XCTAssertNil(store.record(of: try opened()))
+        XCTAssertNil(store.record(of: try opened()), "read again, from the cache")
+
+        let bytes = RootlessContainersAttribute.encode(uid: 1234, gid: 5678)
+        XCTAssertEqual(shim_set_attribute(writer.descriptor, RootlessContainersAttribute.name, bytes, bytes.count), 0)
+        XCTAssertEqual(store.record(of: try opened()), OwnershipRecord(uid: 1234, gid: 5678))
+
+        try store.setRecord(OwnershipRecord(uid: 42), of: try opened(), pid: ProcessID(getpid()))
+        XCTAssertEqual(store.record(of: try opened()), OwnershipRecord(uid: 42))
+
+        XCTAssertEqual(shim_remove_attribute(writer.descriptor, RootlessContainersAttribute.name), 0)
+        XCTAssertNil(store.record(of: try opened()))
+    }
+}
+
+/// TraceePaths.readPath over a tracee memory whose pages are mapped or not,
+/// with the faults process_vm_readv reports.
+final class TraceePathReadTests: XCTestCase {
+    private final class PagedMemory: TraceeMemory {
+        static let pageSize: UInt64 = 4096
+        var bytes: [UInt64: UInt8] = [:]
+        var pages: Set<UInt64> = []
+        var reads: [Int] = []
+
+        func map(_ start: UInt64, _ values: [UInt8]) {
+            for (offset, value) in values.enumerated() {
+                bytes[start + UInt64(offset)] = value
+                pages.insert((start + UInt64(offset)) / Self.pageSize)
+            }
+        }
+
+        func read(at address: UInt64, count: Int) throws(Errno) -> [UInt8] {
+            reads.append(count)
+            return try (0..<UInt64(count)).map { (offset: UInt64) throws(Errno) -> UInt8 in
+                guard pages.contains((address + offset) / Self.pageSize) else { throw Errno(EFAULT) }
+                return bytes[address + offset] ?? 0
+            }
+        }
+
+        func write(_ bytes: [UInt8], at address: UInt64) throws(Errno) {
+            throw Errno(EFAULT)
+        }
+    }
+
+    private func read(_ memory: PagedMemory, at address: UInt64) -> Result<[UInt8], Errno> {
+        let paths = TraceePaths(pid: ProcessID(getpid()), memory: memory, sharesTracerRoot: true)
+        do throws(Errno) {
+            return .success(try paths.readPath(at: address))
+        } catch {
+            return .failure(error)
+        }
+    }
+
+    func testShortPathTakesOneSmallRead() {
+        let memory = PagedMemory()
+        memory.map(0x10000, Array("include/stdio.h".utf8) + [0])
+        XCTAssertEqual(try read(memory, at: 0x10000).get(), Array("include/stdio.h".utf8))
+        XCTAssertEqual(memory.reads, [TraceePaths.firstReadSize])
+    }
+
+    func testLongPathEndingBeforeAnUnmappedPage() {
+        // 3,000 bytes and their NUL end exactly at the end of the only
+        // mapped page: no read may touch the next one.
+        let path = [UInt8](repeating: UInt8(ascii: "a"), count: 3000)
+        let start: UInt64 = 0x20000 + 4096 - 3001
+        let memory = PagedMemory()
+        memory.map(start, path + [0])
+        XCTAssertEqual(try read(memory, at: start).get(), path)
+    }
+
+    func testPathCrossingIntoTheNextPage() {
+        let path = Array("/usr/lib/gcc/x86_64-linux-gnu/12/include/stddef.h".utf8)
+        let start: UInt64 = 0x30000 + 4096 - 10
+        let memory = PagedMemory()
+        memory.map(start, path + [0])
+        XCTAssertEqual(try read(memory, at: start).get(), path)
+    }
+
+    func testLimitsAndFaults() {
+        let memory = PagedMemory()
+        memory.map(0x40000, [UInt8](repeating: UInt8(ascii: "b"), count: 4095) + [0])
+        XCTAssertEqual(try read(memory, at: 0x40000).get().count, 4095, "PATH_MAX counts the NUL")
+
+        memory.map(0x50000, [UInt8](repeating: UInt8(ascii: "c"), count: 8192))
+        XCTAssertEqual(read(memory, at: 0x50000), .failure(Errno(ENAMETOOLONG)))
+
+        memory.map(0x60000 + 4096 - 4, Array("abcd".utf8))
+        XCTAssertEqual(read(memory, at: 0x60000 + 4096 - 4), .failure(Errno(EFAULT)), "no NUL before an unmapped page")
+        XCTAssertEqual(read(memory, at: 0x70000), .failure(Errno(EFAULT)))
     }
 }

@@ -90,8 +90,8 @@ pid_t shim_spawn_traced(const struct shim_spawn_request *request);
 // RESOLVE_* flags. Returns a descriptor.
 int shim_open_path(int dirfd, const char *path, int no_follow, uint64_t resolve);
 
-// fstat(2) of a descriptor into st_dev, st_ino, st_mode, st_uid, st_gid,
-// st_nlink and st_size.
+// statx(2) of a descriptor into st_dev, st_ino, st_mode, st_uid, st_gid,
+// st_nlink, st_size, the change time and the birth time.
 struct shim_file_status {
     uint64_t device;
     uint64_t inode;
@@ -102,6 +102,8 @@ struct shim_file_status {
     int64_t size;
     // The birth time as nanoseconds, or 0 where the filesystem keeps none.
     int64_t birth_time;
+    // The change time (st_ctime) as nanoseconds.
+    int64_t change_time;
 };
 int shim_file_status(int fd, struct shim_file_status *status);
 

@@ -53,6 +53,7 @@ public final class OwnershipStore: Sendable {
     private let keyedIsPersistent: Bool
     private let logger: Logger
     private let rootsDiffer = Atomic<Bool>(false)
+    private let attributeCache = AttributeRecordCache()
 
     /// `keyed` is the state file's store; without one, records that cannot
     /// go into attributes last only for this run.
@@ -93,25 +94,38 @@ public final class OwnershipStore: Sendable {
     /// The record of `file`, or nil when it has none.
     public func record(of file: OpenedFile) -> OwnershipRecord? {
         if usesAttributes(file) {
-            var record = OwnershipRecord()
-            if let bytes = file.attribute(RootlessContainersAttribute.name),
-               let ids = RootlessContainersAttribute.decode(bytes) {
-                record.uid = ids.uid
-                record.gid = ids.gid
-            }
-            // A faked device is an empty regular file; only those need the
-            // second attribute read.
-            if file.isRegular && file.status.size == 0,
-               let bytes = file.attribute(DeviceAttribute.name) {
-                record.device = FakeDevice(attributeText: String(decoding: bytes, as: UTF8.self))
-            }
+            let record = attributeRecord(of: file)
             if !record.isEmpty { return record }
         }
         return keyed.record(for: file.key, birthTime: file.status.birth_time)
     }
 
+    /// Returns the record in the file's own attributes, from the cache
+    /// while the file's change time is the one they were read at.
+    private func attributeRecord(of file: OpenedFile) -> OwnershipRecord {
+        if let cached = attributeCache.record(of: file) {
+            return cached
+        }
+
+        var record = OwnershipRecord()
+        if let bytes = file.attribute(RootlessContainersAttribute.name),
+           let ids = RootlessContainersAttribute.decode(bytes) {
+            record.uid = ids.uid
+            record.gid = ids.gid
+        }
+        // A faked device is an empty regular file; only those need the
+        // second attribute read.
+        if file.isRegular && file.status.size == 0,
+           let bytes = file.attribute(DeviceAttribute.name) {
+            record.device = FakeDevice(attributeText: String(decoding: bytes, as: UTF8.self))
+        }
+        attributeCache.store(record, of: file)
+        return record
+    }
+
     /// Replaces the record of `file`; an empty record removes it.
     public func setRecord(_ record: OwnershipRecord, of file: OpenedFile, pid: ProcessID) throws(Errno) {
+        attributeCache.forget(file)
         if usesAttributes(file) {
             do {
                 try writeAttributes(record, of: file)
@@ -140,6 +154,57 @@ public final class OwnershipStore: Sendable {
         } else if file.isRegular && file.status.size == 0 {
             try file.removeAttribute(DeviceAttribute.name)
         }
+    }
+}
+
+/// The records read from files' own attributes, so that a file stat
+/// often (a header a build includes hundreds of times) costs one getxattr
+/// call. The getxattr goes through /proc/self/fd/N, because the kernel
+/// refuses an O_PATH descriptor to fgetxattr and to getxattrat with
+/// AT_EMPTY_PATH (EBADF, Linux 6.18): in a build that lookup took more
+/// than a third of the tracer's time per stat.
+///
+/// An entry is valid while the file's birth and change times are the ones
+/// it was read with. The filesystems set the change time at every setxattr
+/// and removexattr (ext4_xattr_set_handle, shmem_xattr_handler_set), so
+/// another program's change of the attributes shows; remainroot's own
+/// writes drop the entry first.
+/// NOTE: a filesystem without multigrain timestamps (Linux 6.13) can keep
+/// the change time when the attributes change in the same clock tick as
+/// the read; only another program writing user.rootlesscontainers at that
+/// moment would go unseen until the file's next change.
+final class AttributeRecordCache: Sendable {
+    private struct Entry {
+        var birthTime: Int64
+        var changeTime: Int64
+        var record: OwnershipRecord
+    }
+
+    private let entries = Mutex<[FileKey: Entry]>([:])
+    /// A bound on the memory: past it the cache starts again empty.
+    static let limit = 16_384
+
+    func record(of file: OpenedFile) -> OwnershipRecord? {
+        entries.withLock { entries in
+            guard let entry = entries[file.key],
+                  entry.birthTime == file.status.birth_time,
+                  entry.changeTime == file.status.change_time else { return nil }
+            return entry.record
+        }
+    }
+
+    func store(_ record: OwnershipRecord, of file: OpenedFile) {
+        let entry = Entry(birthTime: file.status.birth_time, changeTime: file.status.change_time, record: record)
+        entries.withLock { entries in
+            if entries.count >= Self.limit {
+                entries.removeAll(keepingCapacity: true)
+            }
+            entries[file.key] = entry
+        }
+    }
+
+    func forget(_ file: OpenedFile) {
+        _ = entries.withLock { $0.removeValue(forKey: file.key) }
     }
 }
 
