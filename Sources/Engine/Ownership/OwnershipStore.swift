@@ -165,10 +165,11 @@ public final class OwnershipStore: Sendable {
 /// than a third of the tracer's time per stat.
 ///
 /// An entry is valid while the file's birth and change times are the ones
-/// it was read with. The filesystems set the change time at every setxattr
-/// and removexattr (ext4_xattr_set_handle, shmem_xattr_handler_set), so
-/// another program's change of the attributes shows; remainroot's own
-/// writes drop the entry first.
+/// it was read with. A filesystem sets the change time at every setxattr
+/// and removexattr (ext4 in ext4_xattr_set_handle; OwnershipStoreTests
+/// checks the filesystem of the temporary folder), so another program's
+/// change of the attributes shows. remainroot's own writes drop the entry
+/// first.
 /// NOTE: a filesystem without multigrain timestamps (Linux 6.13) can keep
 /// the change time when the attributes change in the same clock tick as
 /// the read; only another program writing user.rootlesscontainers at that
