@@ -304,9 +304,9 @@ public struct SyscallEntry: Sendable, Hashable {
 
         case (.clone, _):
             return .any([[ArgumentComparison(0, .anyBit(SyscallHandlers.cloneUntraced))]])
-        case (.open, .matchingCredentials):
+        case (.open, .matchingCredentials), (.open, .differingCredentials(checksPaths: false)):
             return .any([[ArgumentComparison(1, .anyBit(OpenFlags.creating))]])
-        case (.openat, .matchingCredentials):
+        case (.openat, .matchingCredentials), (.openat, .differingCredentials(checksPaths: false)):
             return .any([[ArgumentComparison(2, .anyBit(OpenFlags.creating))]])
         default:
             return .always
@@ -340,8 +340,11 @@ public enum FilterScope: Sendable, Hashable {
     /// fields differ or the id is not mapped.
     case matchingCredentials(uid: UInt32?, gid: UInt32?)
     /// Threads whose emulated credentials differ from the kernel's: every
-    /// credential call stops, whatever its arguments.
-    case differingCredentials
+    /// credential call stops, whatever its arguments. With `checksPaths`,
+    /// every open stops too, because its permission check is emulated.
+    /// Without it the credentials differ in nothing such a check reads,
+    /// and an open stops only to create a file.
+    case differingCredentials(checksPaths: Bool)
 
     /// Returns the scope of a thread whose kernel credentials are `real`.
     public static func matching(_ real: Credentials, userMapping: IDMapping, groupMapping: IDMapping) -> FilterScope {

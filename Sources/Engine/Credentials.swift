@@ -76,6 +76,19 @@ public struct Credentials: Hashable, Sendable {
         effective.contains(capability)
     }
 
+    /// Returns whether the credentials differ from `other` in the
+    /// supplementary groups alone, and only where no permission check can
+    /// tell: `in_group_p` (kernel/groups.c) tests the fsgid before the
+    /// groups, so groups that add nothing but the fsgid decide every check
+    /// the same. On Debian, `su root` and `runuser -u root` set root's
+    /// groups, [0], while the namespace root has no supplementary groups.
+    public func differsOnlyInGroupsNamingFsgid(from other: Credentials) -> Bool {
+        var ours = self, theirs = other
+        ours.groups = []
+        theirs.groups = []
+        return ours == theirs && Set(groups + [fsgid]) == Set(other.groups + [other.fsgid])
+    }
+
     private static func isValid(_ id: UInt32) -> Bool {
         id != unchanged
     }

@@ -26,16 +26,44 @@ import CShims
 /// equal to the real ones again keeps stopping, and is answered from its
 /// emulated credentials.
 public enum PermissionFilter {
+    /// The filters a thread may hold over its first one. Each stops every
+    /// call the one before it stops, so a thread only ever moves up.
+    public enum Level: Int, Comparable, Sendable {
+        /// The first filter alone: the emulated credentials are the
+        /// kernel's, so its own reads and checks are right.
+        case none
+        /// Every credential call stops, reads included. The credentials
+        /// differ from the kernel's only in groups no permission check can
+        /// tell apart (``Credentials/differsOnlyInGroupsNamingFsgid(from:)``),
+        /// so opens and access calls still run unchecked.
+        case credentialCalls
+        /// Every credential call and every path permission call stops.
+        case permissionChecks
+
+        public static func < (lhs: Level, rhs: Level) -> Bool {
+            lhs.rawValue < rhs.rawValue
+        }
+
+        /// Returns the level a thread with `credentials` needs when its
+        /// kernel credentials are `real`.
+        public static func needed(by credentials: Credentials, real: Credentials) -> Level {
+            if credentials == real { return .none }
+            return credentials.differsOnlyInGroupsNamingFsgid(from: real) ? .credentialCalls : .permissionChecks
+        }
+    }
+
     /// `SECCOMP_SET_MODE_FILTER` from <linux/seccomp.h>.
     static let setModeFilter: UInt64 = 1
 
-    /// Builds the classic-BPF program: every credential call and every
-    /// path permission call of every ABI stops, whatever its arguments, and
+    /// Builds the classic-BPF program of `level`: every credential call of
+    /// every ABI stops, whatever its arguments, and at
+    /// ``Level/permissionChecks`` every path permission call too;
     /// everything else is allowed. It returns the same mark as the first
     /// filter, so the tracer handles its stops as its own.
-    public static func instructions(abis: [SyscallABI]) -> [shim_bpf_instruction] {
-        let stoppingABIs = abis.map { $0.filtered { $0.isCredentialCall || $0.isPathPermissionCall } }.filter { !$0.syscalls.isEmpty }
-        return SeccompFilter(abis: stoppingABIs, scope: .differingCredentials).instructions
+    public static func instructions(abis: [SyscallABI], level: Level) -> [shim_bpf_instruction] {
+        let checksPaths = level == .permissionChecks
+        let stoppingABIs = abis.map { $0.filtered { $0.isCredentialCall || (checksPaths && $0.isPathPermissionCall) } }.filter { !$0.syscalls.isEmpty }
+        return SeccompFilter(abis: stoppingABIs, scope: .differingCredentials(checksPaths: checksPaths)).instructions
     }
 
     /// Lays out the bytes to write into the tracee, and returns them with

@@ -19,18 +19,19 @@ final class Tracee<Backend: ArchitectureBackend>: @unchecked Sendable {
         /// Look at the kernel's result, and put back the program's own
         /// arguments when they were rewritten.
         case finish(ExitTask, entry: Backend.Registers?)
-        /// The call was replaced by seccomp(2) to install the permission
+        /// The call was replaced by seccomp(2) to install a permission
         /// filter: put back the program's arguments and give it `result`,
-        /// the emulated call's own.
-        case finishFilterInstallation(result: SyscallResult, entry: Backend.Registers)
+        /// the emulated call's own. `previous` is the thread's level if the
+        /// installation fails.
+        case finishFilterInstallation(result: SyscallResult, entry: Backend.Registers, previous: PermissionFilter.Level)
         /// execve gave the thread credentials that differ from the real
         /// ones: at its exit stop, make the new program call seccomp(2) to
-        /// install the permission filter before its first instruction.
-        case injectFilterAfterExec
+        /// install the filter of `level` before its first instruction.
+        case injectFilterAfterExec(level: PermissionFilter.Level)
         /// The thread is running the seccomp(2) call written at `address`
         /// over `code`: at its exit stop, put back the code and the
         /// registers of the new program's start.
-        case finishInjectedFilter(registers: Backend.Registers, code: [UInt8], address: UInt64)
+        case finishInjectedFilter(registers: Backend.Registers, code: [UInt8], address: UInt64, previous: PermissionFilter.Level)
     }
 
     /// The stage of a new thread between its creation and its first resume.
@@ -64,12 +65,11 @@ final class Tracee<Backend: ArchitectureBackend>: @unchecked Sendable {
     /// Whether the thread installed a seccomp filter of its own (inherited
     /// by children and kept across execve, as filters are).
     var hasOwnFilter: Bool
-    /// Whether the thread has the permission filter, which makes every
-    /// credential call and its opens and access calls stop (see
-    /// ``PermissionFilter``): the first filter of a command that started
-    /// with credentials other than the real ones, or the second filter.
-    /// Inherited and kept like ``hasOwnFilter``.
-    var hasPermissionFilter: Bool
+    /// The calls the thread's filters stop beyond the first filter's (see
+    /// ``PermissionFilter``): those of the first filter of a command that
+    /// started with credentials other than the real ones, or of a filter
+    /// added later. Inherited and kept like ``hasOwnFilter``.
+    var addedFilter: PermissionFilter.Level
     /// The trace record of a call the kernel is running, completed at its
     /// exit stop. Set only while a trace sink is installed.
     var pendingTrace: PendingTrace?
@@ -82,12 +82,12 @@ final class Tracee<Backend: ArchitectureBackend>: @unchecked Sendable {
     /// credentials.
     let sharedCredentials: Mutex<Credentials?>
 
-    init(pid: ProcessID, threadGroup: ProcessID, credentials: Credentials, hasOwnFilter: Bool = false, hasPermissionFilter: Bool = false, phase: Phase, owner: Int) {
+    init(pid: ProcessID, threadGroup: ProcessID, credentials: Credentials, hasOwnFilter: Bool = false, addedFilter: PermissionFilter.Level = .none, phase: Phase, owner: Int) {
         self.pid = pid
         self.threadGroup = threadGroup
         self.credentials = credentials
         self.hasOwnFilter = hasOwnFilter
-        self.hasPermissionFilter = hasPermissionFilter
+        self.addedFilter = addedFilter
         self.phase = phase
         self.owner = Atomic(owner)
         self.sharedCredentials = Mutex(credentials)
@@ -101,7 +101,7 @@ final class Tracee<Backend: ArchitectureBackend>: @unchecked Sendable {
         self.threadGroup = pid
         self.credentials = .loggedIn(uid: 65534, gid: 65534, groups: [], lastCapability: 0)
         self.hasOwnFilter = false
-        self.hasPermissionFilter = false
+        self.addedFilter = .none
         self.phase = .awaitingCreatorEvent(firstStop: status)
         self.owner = Atomic(owner)
         self.sharedCredentials = Mutex(nil)
@@ -109,10 +109,10 @@ final class Tracee<Backend: ArchitectureBackend>: @unchecked Sendable {
 
     /// Gives a thread created before its creator's event the creator's
     /// credentials and filter state, and its thread group.
-    func adopt(credentials: Credentials, hasOwnFilter: Bool, hasPermissionFilter: Bool, threadGroup: ProcessID) {
+    func adopt(credentials: Credentials, hasOwnFilter: Bool, addedFilter: PermissionFilter.Level, threadGroup: ProcessID) {
         self.threadGroup = threadGroup
         self.hasOwnFilter = hasOwnFilter
-        self.hasPermissionFilter = hasPermissionFilter
+        self.addedFilter = addedFilter
         self.credentials = credentials
         sharedCredentials.withLock { $0 = credentials }
     }

@@ -47,8 +47,8 @@ public final class Tracer<Backend: ArchitectureBackend>: @unchecked Sendable {
     let backend: Backend
     let handlers: SyscallHandlers
     let logger: Logger
-    /// The program of ``PermissionFilter`` for this CPU's ABIs.
-    let permissionFilter: [shim_bpf_instruction]
+    /// The programs of ``PermissionFilter`` for this CPU's ABIs, by level.
+    let permissionFilters: [PermissionFilter.Level: [shim_bpf_instruction]]
     /// The credentials the kernel holds for every tracee: remainroot's
     /// own, which the command inherits. The calls that pass through the
     /// first filter of a command started with them change none of them.
@@ -71,7 +71,10 @@ public final class Tracer<Backend: ArchitectureBackend>: @unchecked Sendable {
         self.handlers = handlers
         self.logger = logger
         self.workerCount = workerCount
-        self.permissionFilter = PermissionFilter.instructions(abis: backend.abis)
+        self.permissionFilters = [
+            .credentialCalls: PermissionFilter.instructions(abis: backend.abis, level: .credentialCalls),
+            .permissionChecks: PermissionFilter.instructions(abis: backend.abis, level: .permissionChecks),
+        ]
         self.realCredentials = UserNamespace.callerCredentials()
     }
 
@@ -95,13 +98,14 @@ public final class Tracer<Backend: ArchitectureBackend>: @unchecked Sendable {
     /// and tracer.
     func launch(_ request: LaunchRequest, in worker: Worker<Backend>) throws(TraceError) -> ProcessID {
         // A command that starts with credentials other than the real ones
-        // (--identity) gets the permission filter's calls in its first
-        // filter, and every credential call stops.
-        let startsWithChecks = request.credentials != realCredentials
+        // (--identity) gets the calls of the permission filter it needs in
+        // its first filter, and every credential call stops.
+        let level = PermissionFilter.Level.needed(by: request.credentials, real: realCredentials)
         let filter: SeccompFilter
-        if startsWithChecks {
-            filter = SeccompFilter(abis: backend.abis.map { $0.filtered { handlers.answers($0) || $0.isPathPermissionCall } },
-                                   scope: .differingCredentials)
+        if level != .none {
+            let checksPaths = level == .permissionChecks
+            filter = SeccompFilter(abis: backend.abis.map { $0.filtered { handlers.answers($0) || (checksPaths && $0.isPathPermissionCall) } },
+                                   scope: .differingCredentials(checksPaths: checksPaths))
         } else {
             let scope = FilterScope.matching(realCredentials, userMapping: handlers.userMapping, groupMapping: handlers.groupMapping)
             filter = SeccompFilter(abis: backend.abis.map { $0.filtered(handlers.answers) }, scope: scope)
@@ -169,7 +173,7 @@ public final class Tracer<Backend: ArchitectureBackend>: @unchecked Sendable {
         }
 
         worker.root = Worker.RootCommand(pid: pid, reportFd: report.readEnd)
-        worker.adopt(Tracee(pid: pid, threadGroup: pid, credentials: request.credentials, hasPermissionFilter: startsWithChecks, phase: .running, owner: worker.index))
+        worker.adopt(Tracee(pid: pid, threadGroup: pid, credentials: request.credentials, addedFilter: level, phase: .running, owner: worker.index))
         var go: UInt8 = 1
         _ = write(start.writeEnd, &go, 1)
         return pid
@@ -281,12 +285,12 @@ public final class Tracer<Backend: ArchitectureBackend>: @unchecked Sendable {
 
             if let early = worker.shard[child], case .awaitingCreatorEvent(let status) = early.phase {
                 worker.awaitingCreator[child] = nil
-                early.adopt(credentials: parent.credentials, hasOwnFilter: parent.hasOwnFilter, hasPermissionFilter: parent.hasPermissionFilter, threadGroup: threadGroup)
+                early.adopt(credentials: parent.credentials, hasOwnFilter: parent.hasOwnFilter, addedFilter: parent.addedFilter, threadGroup: threadGroup)
                 early.phase = .awaitingFirstStop
                 dispatch(child, status, in: worker)
             } else {
                 worker.adopt(Tracee(pid: child, threadGroup: threadGroup, credentials: parent.credentials, hasOwnFilter: parent.hasOwnFilter,
-                                    hasPermissionFilter: parent.hasPermissionFilter, phase: .awaitingFirstStop, owner: worker.index))
+                                    addedFilter: parent.addedFilter, phase: .awaitingFirstStop, owner: worker.index))
             }
         }
         // A clone whose arguments remainroot rewrote, or whose trace record
@@ -331,7 +335,7 @@ public final class Tracer<Backend: ArchitectureBackend>: @unchecked Sendable {
             worker.awaitingCreator[child] = nil
             guard let early = worker.shard[child], case .awaitingCreatorEvent(let status) = early.phase else { continue }
             logger.log(.debug, pid: child, "parent \(parent.pid) exited before its fork event; the child gets its credentials")
-            early.adopt(credentials: parent.credentials, hasOwnFilter: parent.hasOwnFilter, hasPermissionFilter: parent.hasPermissionFilter, threadGroup: child)
+            early.adopt(credentials: parent.credentials, hasOwnFilter: parent.hasOwnFilter, addedFilter: parent.addedFilter, threadGroup: child)
             early.phase = .awaitingFirstStop
             dispatch(child, status, in: worker)
         }
@@ -364,7 +368,7 @@ public final class Tracer<Backend: ArchitectureBackend>: @unchecked Sendable {
             if formerPid != tracee.pid, let moved = worker.forget(formerPid) {
                 execing.credentials = moved.credentials
                 execing.hasOwnFilter = moved.hasOwnFilter
-                execing.hasPermissionFilter = moved.hasPermissionFilter
+                execing.addedFilter = moved.addedFilter
                 execing.pendingTrace = nil
             }
         }
@@ -383,8 +387,9 @@ public final class Tracer<Backend: ArchitectureBackend>: @unchecked Sendable {
         // differ where no call stopped. The execve's exit stop, which
         // comes next, is where the new program can be made to install the
         // permission filter (see ``injectPermissionFilter(into:)``).
-        if !execing.hasPermissionFilter && execing.credentials != realCredentials {
-            execing.pendingExit = .injectFilterAfterExec
+        let level = PermissionFilter.Level.needed(by: execing.credentials, real: realCredentials)
+        if level > execing.addedFilter {
+            execing.pendingExit = .injectFilterAfterExec(level: level)
             resume(tracee.pid, request: SystemCalls.ptraceSyscall)
             return
         }
@@ -405,7 +410,7 @@ public final class Tracer<Backend: ArchitectureBackend>: @unchecked Sendable {
             return
         }
         let leader = Tracee<Backend>(pid: pid, threadGroup: pid, credentials: moved.credentials, hasOwnFilter: moved.hasOwnFilter,
-                                     hasPermissionFilter: moved.hasPermissionFilter, phase: .running, owner: worker.index)
+                                     addedFilter: moved.addedFilter, phase: .running, owner: worker.index)
         worker.adopt(leader)
         handleExec(leader, in: worker)
     }
@@ -472,8 +477,8 @@ public final class Tracer<Backend: ArchitectureBackend>: @unchecked Sendable {
             resume(pid, request: tracee.pendingTrace == nil ? SystemCalls.ptraceContinue : SystemCalls.ptraceSyscall)
 
         case .answer(let result):
-            if needsPermissionFilter(tracee, after: entry.syscall),
-               installPermissionFilter(in: tracee, registers: registers, abiIndex: abiIndex, result: result) {
+            if let level = neededPermissionFilter(tracee, after: entry.syscall),
+               installPermissionFilter(level, in: tracee, registers: registers, abiIndex: abiIndex, result: result) {
                 return
             }
             answer(result, to: tracee, registers: registers)
@@ -516,18 +521,19 @@ public final class Tracer<Backend: ArchitectureBackend>: @unchecked Sendable {
         }
     }
 
-    /// Returns whether the thread's emulated call has just made its emulated
-    /// credentials differ from the real ones, and it has no permission
-    /// filter yet. From now on the kernel's results of its reads and its
-    /// permission checks would be the real credentials', not its own.
-    private func needsPermissionFilter(_ tracee: Tracee<Backend>, after syscall: Syscall) -> Bool {
-        guard !tracee.hasPermissionFilter else { return false }
+    /// Returns the permission filter the thread needs now that its emulated
+    /// call changed its credentials, or nil when its filters already stop
+    /// enough. Once the credentials differ from the real ones, the kernel's
+    /// results of its reads, and of its permission checks unless only the
+    /// groups differ, would be the real credentials', not its own.
+    private func neededPermissionFilter(_ tracee: Tracee<Backend>, after syscall: Syscall) -> PermissionFilter.Level? {
         switch syscall {
         case .setuid, .setreuid, .setresuid, .setfsuid, .setgid, .setregid, .setresgid, .setfsgid,
              .setgroups, .capset, .prctl:
-            return tracee.credentials != realCredentials
+            let level = PermissionFilter.Level.needed(by: tracee.credentials, real: realCredentials)
+            return level > tracee.addedFilter ? level : nil
         default:
-            return false
+            return nil
         }
     }
 
@@ -536,11 +542,11 @@ public final class Tracer<Backend: ArchitectureBackend>: @unchecked Sendable {
     /// gives the program `result`. Returns false, with the call untouched,
     /// when the program cannot be written into the tracee, so that the
     /// caller answers the call as usual.
-    private func installPermissionFilter(in tracee: Tracee<Backend>, registers: Backend.Registers, abiIndex: Int, result: SyscallResult) -> Bool {
+    private func installPermissionFilter(_ level: PermissionFilter.Level, in tracee: Tracee<Backend>, registers: Backend.Registers, abiIndex: Int, result: SyscallResult) -> Bool {
         let pid = tracee.pid
         let abi = backend.abis[abiIndex]
         guard let seccompNumber = abi.syscalls.first(where: { $0.value.syscall == .seccomp })?.key else { return false }
-        let image = PermissionFilter.memoryImage(permissionFilter, stackPointer: backend.stackPointer(of: registers),
+        let image = PermissionFilter.memoryImage(permissionFilters[level] ?? [], stackPointer: backend.stackPointer(of: registers),
                                                  redZoneSize: backend.redZoneSize, wordSize: abi.wordSize)
         do {
             try ProcessMemory(pid: pid).write(image.bytes, at: image.address)
@@ -560,8 +566,8 @@ public final class Tracer<Backend: ArchitectureBackend>: @unchecked Sendable {
         backend.setArgument(1, to: 0, in: &modified)
         backend.setArgument(2, to: image.address, in: &modified)
         guard writeRegisters(modified, pid) else { return true }
-        tracee.hasPermissionFilter = true
-        tracee.pendingExit = .finishFilterInstallation(result: result, entry: registers)
+        tracee.pendingExit = .finishFilterInstallation(result: result, entry: registers, previous: tracee.addedFilter)
+        tracee.addedFilter = level
         resume(pid, request: SystemCalls.ptraceSyscall)
         return true
     }
@@ -583,7 +589,7 @@ public final class Tracer<Backend: ArchitectureBackend>: @unchecked Sendable {
     /// (747 in `make -j2 all` of the project `remainroot bench --generate`
     /// writes, measured with strace on Linux 6.18). It would also judge a
     /// path that can name another file by the time the kernel executes it.
-    private func injectPermissionFilter(into tracee: Tracee<Backend>, registers: Backend.Registers) {
+    private func injectPermissionFilter(_ level: PermissionFilter.Level, into tracee: Tracee<Backend>, registers: Backend.Registers) {
         let pid = tracee.pid
         guard let abiIndex = backend.abiIndex(of: registers),
               let instruction = backend.syscallInstruction(for: registers),
@@ -595,7 +601,7 @@ public final class Tracer<Backend: ArchitectureBackend>: @unchecked Sendable {
             return
         }
         let address = backend.instructionPointer(of: registers)
-        let image = PermissionFilter.memoryImage(permissionFilter, stackPointer: backend.stackPointer(of: registers),
+        let image = PermissionFilter.memoryImage(permissionFilters[level] ?? [], stackPointer: backend.stackPointer(of: registers),
                                                  redZoneSize: backend.redZoneSize, wordSize: backend.abis[abiIndex].wordSize)
         let arguments = [PermissionFilter.setModeFilter, 0, image.address]
         guard let injected = backend.injectedSyscallRegisters(registers, number: seccompNumber, arguments: arguments, at: address) else {
@@ -618,8 +624,8 @@ public final class Tracer<Backend: ArchitectureBackend>: @unchecked Sendable {
             return
         }
         guard writeRegisters(injected, pid, whole: true) else { return }
-        tracee.hasPermissionFilter = true
-        tracee.pendingExit = .finishInjectedFilter(registers: registers, code: code, address: address)
+        tracee.pendingExit = .finishInjectedFilter(registers: registers, code: code, address: address, previous: tracee.addedFilter)
+        tracee.addedFilter = level
         resume(pid)
     }
 
@@ -659,20 +665,20 @@ public final class Tracer<Backend: ArchitectureBackend>: @unchecked Sendable {
             backend.restoreArguments(from: entry, into: &registers)
         case .writeResult(let result):
             backend.setResult(result, in: &registers)
-        case .finishFilterInstallation(let result, let entry):
+        case .finishFilterInstallation(let result, let entry, let previous):
             if case .failure(let errno) = backend.result(of: registers) {
-                tracee.hasPermissionFilter = false
+                tracee.addedFilter = previous
                 logger.logGapOnce("permission-filter", pid: tracee.pid,
                     "the tracee could not install the permission filter (seccomp failed with \(errno)); its opens are checked with the namespace root's rights")
             }
             backend.restoreArguments(from: entry, into: &registers)
             backend.setResult(result, in: &registers)
-        case .injectFilterAfterExec:
-            injectPermissionFilter(into: tracee, registers: registers)
+        case .injectFilterAfterExec(let level):
+            injectPermissionFilter(level, into: tracee, registers: registers)
             return
-        case .finishInjectedFilter(let start, let code, let address):
+        case .finishInjectedFilter(let start, let code, let address, let previous):
             if case .failure(let errno) = backend.result(of: registers) {
-                tracee.hasPermissionFilter = false
+                tracee.addedFilter = previous
                 logger.logGapOnce("injected-permission-filter", pid: tracee.pid,
                     "a set-user-ID or set-group-ID program could not install the permission filter (seccomp failed with \(errno)); its credential reads return the real credentials")
             }

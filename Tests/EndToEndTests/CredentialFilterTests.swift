@@ -61,6 +61,50 @@ final class CredentialFilterTests: XCTestCase {
         XCTAssertEqual(run.stops.filter { $0 == "getuid" }.count, 3 * 2 + 1, "getuid of each child's spawn and report, and the parent's")
     }
 
+    /// Root's own group list, [0], as `su` and `runuser` set it, differs
+    /// from the namespace root's only where no permission check can tell:
+    /// credential calls stop, opens do not.
+    func testRootGroupListStopsNoOpen() throws {
+        let file = work + "/readable"
+        try "contents\n".write(toFile: file, atomically: true, encoding: .utf8)
+        let log = work + "/trace"
+        let output = try Harness.run([Harness.remainroot, "--unshare", "--identity", "0:0", "--trace", "--log-file", log,
+                                      "--", "sh", "-c", "id -G; cat \"$1\"", "sh", file])
+        let trace = try String(contentsOfFile: log, encoding: .utf8)
+
+        XCTAssertEqual(output.status, 0, output.standardError)
+        XCTAssertEqual(output.standardOutput, "0\ncontents\n")
+        XCTAssertTrue(trace.contains("getgroups("), trace)
+        XCTAssertFalse(trace.contains(file), "an open stopped:\n\(trace)")
+    }
+
+    /// A drop from that list still brings the checks of opens, on top of
+    /// the filter that stops only credential calls. Real root refuses the
+    /// same read.
+    func testDropFromRootGroupListChecksOpens() throws {
+        try Harness.require("setpriv", "perl")
+        let secret = work + "/secret"
+        try "secret\n".write(toFile: secret, atomically: true, encoding: .utf8)
+        XCTAssertEqual(chmod(secret, 0o600), 0)
+        XCTAssertEqual(chmod(work, 0o755), 0)
+        // setpriv drops and then executes cat; perl drops and opens in the
+        // same program.
+        let drops = [
+            ["setpriv", "--reuid", "1000", "--regid", "1000", "--clear-groups", "cat", secret],
+            ["perl", "-e", "$) = \"1000 1000\"; $( = 1000; $< = $> = 1000; open(my $f, \"<\", $ARGV[0]) or die \"open: $!\\n\"", secret],
+        ]
+        for drop in drops {
+            let traced = try Harness.run([Harness.remainroot, "--unshare", "--identity", "0:0", "--"] + drop)
+            XCTAssertNotEqual(traced.status, 0, "\(drop[0]): \(traced.standardError)")
+            XCTAssertTrue(traced.standardError.contains("Permission denied"), "\(drop[0]): \(traced.standardError)")
+
+            guard getuid() == 0 else { continue }
+            let native = try Harness.run(drop)
+            XCTAssertEqual(native.status, traced.status, drop[0])
+            XCTAssertEqual(native.standardOutput, traced.standardOutput, drop[0])
+        }
+    }
+
     func testSetUserIDExecBringsTheFilter() throws {
         let program = try Harness.compile("spawn-ids")
         let copy = work + "/spawn-ids"

@@ -127,7 +127,7 @@ private let untrappedFirstArgument: UInt32 = 15
 /// The scope of a thread whose emulated credentials differ from the real
 /// ones, in which every listed call stops whatever its arguments, except
 /// the multiplexed prctl and clone.
-private let differing = FilterScope.differingCredentials
+private let differing = FilterScope.differingCredentials(checksPaths: true)
 
 /// The scope of a thread with the namespace root's real credentials.
 private let matchingRoot = FilterScope.matchingCredentials(uid: 0, gid: 0)
@@ -468,7 +468,7 @@ final class MatchingCredentialsFilterTests: XCTestCase {
 final class PermissionFilterTests: XCTestCase {
     func testEveryPathPermissionCallStopsWhateverItsFlags() throws {
         let abi = try x86_64ABI()
-        let program = PermissionFilter.instructions(abis: [abi, i386ABI])
+        let program = PermissionFilter.instructions(abis: [abi, i386ABI], level: .permissionChecks)
         var checked = 0
         for (number, entry) in abi.syscalls where entry.syscall.isPathPermissionCall {
             // open(path, O_RDONLY) has no O_CREAT, which the first filter
@@ -482,7 +482,7 @@ final class PermissionFilterTests: XCTestCase {
 
     func testEveryCredentialCallStopsWhateverItsArguments() throws {
         let abi = try x86_64ABI()
-        let program = PermissionFilter.instructions(abis: [abi, i386ABI])
+        let program = PermissionFilter.instructions(abis: [abi, i386ABI], level: .permissionChecks)
         for (number, entry) in abi.syscalls where entry.syscall.isCredentialCall && entry.syscall != .prctl {
             for arguments: [UInt64] in [[0, 0, 0, 0, 0, 0], [UInt64(UInt32.max), 0, UInt64(UInt32.max), 0, 0, 0], [1000, 1000, 1000, 0, 0, 0]] {
                 let data = SeccompData(number: UInt32(number), arch: auditArchX86_64, arguments: arguments)
@@ -501,13 +501,46 @@ final class PermissionFilterTests: XCTestCase {
 
     func testOtherCallsAndABIsAreAllowed() throws {
         let abi = try x86_64ABI()
-        let program = PermissionFilter.instructions(abis: [abi, i386ABI])
+        let program = PermissionFilter.instructions(abis: [abi, i386ABI], level: .permissionChecks)
         for (number, entry) in abi.syscalls where !entry.syscall.isPathPermissionCall && !entry.syscall.isCredentialCall {
             let data = SeccompData(number: UInt32(number), arch: auditArchX86_64)
             XCTAssertEqual(try evaluate(program, on: data), returnAllow, "\(entry.syscall)")
         }
         XCTAssertEqual(try evaluate(program, on: SeccompData(number: 215, arch: auditArchI386)), returnAllow)
         XCTAssertEqual(try evaluate(program, on: SeccompData(number: 2, arch: auditArchAArch64)), returnAllow)
+    }
+
+    /// The lower level stops the same credential calls and lets the path
+    /// permission calls run.
+    func testCredentialLevelLetsPathCallsRun() throws {
+        let abi = try x86_64ABI()
+        let program = PermissionFilter.instructions(abis: [abi, i386ABI], level: .credentialCalls)
+        for (number, entry) in abi.syscalls where entry.syscall.isCredentialCall && entry.syscall != .prctl {
+            let data = SeccompData(number: UInt32(number), arch: auditArchX86_64, arguments: [1000, 1000, 1000, 0, 0, 0])
+            XCTAssertEqual(try evaluate(program, on: data), returnTrace, "\(entry.syscall)")
+        }
+        for (number, entry) in abi.syscalls where entry.syscall.isPathPermissionCall {
+            let data = SeccompData(number: UInt32(number), arch: auditArchX86_64)
+            XCTAssertEqual(try evaluate(program, on: data), returnAllow, "\(entry.syscall)")
+        }
+    }
+
+    func testLevelFollowsWhatChecksCanTell() {
+        let root = Credentials.loggedIn(uid: 0, gid: 0, groups: [], lastCapability: 40)
+        XCTAssertEqual(PermissionFilter.Level.needed(by: root, real: root), PermissionFilter.Level.none)
+
+        let rootWithItsGroup = Credentials.loggedIn(uid: 0, gid: 0, groups: [0], lastCapability: 40)
+        XCTAssertEqual(PermissionFilter.Level.needed(by: rootWithItsGroup, real: root), .credentialCalls)
+
+        let rootInDisk = Credentials.loggedIn(uid: 0, gid: 0, groups: [0, 6], lastCapability: 40)
+        XCTAssertEqual(PermissionFilter.Level.needed(by: rootInDisk, real: root), .permissionChecks, "group 6 grants access")
+
+        let user = Credentials.loggedIn(uid: 1000, gid: 1000, groups: [1000], lastCapability: 40)
+        XCTAssertEqual(PermissionFilter.Level.needed(by: user, real: root), .permissionChecks)
+
+        var withoutCapability = rootWithItsGroup
+        withoutCapability.effective = CapabilitySet(rawValue: 0)
+        XCTAssertEqual(PermissionFilter.Level.needed(by: withoutCapability, real: root), .permissionChecks)
     }
 
     func testMemoryImageOfSixtyFourBitTask() {
