@@ -42,6 +42,15 @@ public protocol ArchitectureBackend: Sendable {
     /// requires. The default, `Int.max`, writes the whole set.
     func syscallRegisterByteCount(of registers: Registers) -> Int
 
+    /// Returns the words that differ between `original` and `modified`,
+    /// each with its offset in the USER area, for `PTRACE_POKEUSER`, or
+    /// nil when this CPU, or the tracee's mode, takes its general registers
+    /// only through `PTRACE_SETREGSET`. The engine pokes a change of one or
+    /// two words, such as an answered call's number and result, because
+    /// the kernel's regset write reads and checks every register it is
+    /// given. The default is nil.
+    func changedRegisterWords(from original: Registers, to modified: Registers) -> [(offset: UInt, value: UInt64)]?
+
     /// The system-call ABIs this CPU runs, the native one first. The seccomp
     /// filter traps calls of these ABIs only; a call of any other ABI is
     /// allowed and left to the kernel.
@@ -134,6 +143,10 @@ public protocol ArchitectureBackend: Sendable {
 extension ArchitectureBackend {
     public func syscallRegisterByteCount(of registers: Registers) -> Int {
         Int.max
+    }
+
+    public func changedRegisterWords(from original: Registers, to modified: Registers) -> [(offset: UInt, value: UInt64)]? {
+        nil
     }
 }
 

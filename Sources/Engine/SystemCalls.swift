@@ -11,6 +11,7 @@ enum SystemCalls {
     static let ptraceGetEventMessage: Int32 = 0x4201
     static let ptraceGetRegisterSet: Int32 = 0x4204
     static let ptraceSetRegisterSet: Int32 = 0x4205
+    static let ptracePokeUser: Int32 = 6
     static let ptraceSeize: Int32 = 0x4206
     static let ptraceListen: Int32 = 0x4208
     static let ptraceDetach: Int32 = 17

@@ -512,7 +512,7 @@ public final class Tracer<Backend: ArchitectureBackend>: @unchecked Sendable {
         switch backend.cancelledResultStop {
         case .entry:
             backend.setResult(result, in: &modified)
-            guard writeRegisters(modified, pid) else { return }
+            guard writeRegisters(modified, pid, changedFrom: registers) else { return }
             resume(pid)
         case .exit:
             guard writeRegisters(modified, pid) else { return }
@@ -746,6 +746,23 @@ public final class Tracer<Backend: ArchitectureBackend>: @unchecked Sendable {
             }
             return true
         }
+    }
+
+    /// Writes the registers of a syscall stop that differ from `original`:
+    /// with `PTRACE_POKEUSER` when the backend offers it and one or two
+    /// words changed, else as ``writeRegisters(_:_:whole:)`` does.
+    func writeRegisters(_ registers: Backend.Registers, _ pid: ProcessID, changedFrom original: Backend.Registers) -> Bool {
+        guard let words = backend.changedRegisterWords(from: original, to: registers), words.count <= 2 else {
+            return writeRegisters(registers, pid)
+        }
+
+        for word in words {
+            if case .failure(let errno) = SystemCalls.ptrace(SystemCalls.ptracePokeUser, pid, address: word.offset, data: UInt(word.value)) {
+                logFailure(TraceError("PTRACE_POKEUSER", pid: pid, errno: errno))
+                return false
+            }
+        }
+        return true
     }
 
     func resume(_ pid: ProcessID, signal: Int32 = 0, request: Int32 = SystemCalls.ptraceContinue) {

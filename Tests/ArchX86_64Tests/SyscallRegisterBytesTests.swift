@@ -38,6 +38,26 @@ final class SyscallRegisterBytesTests: XCTestCase {
         XCTAssertEqual(backend.syscallRegisterByteCount(of: registers), 16 * 8, "r15 to orig_rax, sixteen 8-byte registers")
     }
 
+    /// An answered call changes orig_rax and rax, which PTRACE_POKEUSER
+    /// takes at their offsets in `struct user` (120 and 80). An i386
+    /// task's changes go through the regset.
+    func testAnsweredCallPokesTwoWords() throws {
+        let registers = image(sixtyFourBit: true)
+        var answered = registers
+        try backend.cancelSyscall(in: &answered, registerSets: NoRegisterSets())
+        backend.setResult(.success(1000), in: &answered)
+
+        let words = try XCTUnwrap(backend.changedRegisterWords(from: registers, to: answered))
+        XCTAssertEqual(words.map(\.offset), [80, 120])
+        XCTAssertEqual(words.map(\.value), [1000, UInt64.max])
+        XCTAssertEqual(backend.changedRegisterWords(from: registers, to: registers)?.count, 0)
+
+        let i386 = image(sixtyFourBit: false)
+        var i386Answered = i386
+        try backend.cancelSyscall(in: &i386Answered, registerSets: NoRegisterSets())
+        XCTAssertNil(backend.changedRegisterWords(from: i386, to: i386Answered))
+    }
+
     func testI386CountEndsAtOrigEAX() {
         let registers = image(sixtyFourBit: false)
         XCTAssertEqual(backend.syscallRegisterByteCount(of: registers), 12 * 4, "ebx to orig_eax, twelve 4-byte registers")
