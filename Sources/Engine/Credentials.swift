@@ -344,7 +344,7 @@ public struct Credentials: Hashable, Sendable {
     /// filesystem information with a process outside its thread group
     /// (`LSM_UNSAFE_SHARE`, clone with CLONE_FS), which is not emulated.
     @discardableResult
-    public mutating func execute(setUserID: UInt32? = nil, setGroupID: UInt32? = nil, noNewPrivileges: Bool = false) -> Bool {
+    public mutating func execute(setUserID: UInt32? = nil, setGroupID: UInt32? = nil, noNewPrivileges: @autoclosure () -> Bool = false) -> Bool {
         let old = self
         var raisesEffective = false
 
@@ -363,7 +363,9 @@ public struct Credentials: Hashable, Sendable {
 
         let idChanged = euid != old.euid || !(egid == old.fsgid || old.groups.contains(egid))
         let gainsPermitted = permitted.subtracting(old.permitted) != .empty
-        if noNewPrivileges && (idChanged || gainsPermitted) {
+        // Only such an exec reads the flag, which costs the tracer a read
+        // of /proc/PID/status.
+        if (idChanged || gainsPermitted) && noNewPrivileges() {
             euid = uid
             egid = gid
             permitted = permitted.intersection(old.permitted)

@@ -376,7 +376,12 @@ public final class Tracer<Backend: ArchitectureBackend>: @unchecked Sendable {
         let isSecure = execing.credentials.execute(setUserID: setIDs.uid, setGroupID: setIDs.gid,
                                                    noNewPrivileges: OwnershipStore.hasNoNewPrivileges(execing.pid))
         execing.pendingExit = nil
-        rewriteAuxiliaryVector(of: execing, isSecure: isSecure)
+        // The kernel wrote its own credentials and AT_SECURE into the
+        // auxiliary vector. They are the emulated ones unless the two
+        // differ or the emulated exec is secure where the real one is not.
+        if execing.credentials != realCredentials || isSecure {
+            rewriteAuxiliaryVector(of: execing, isSecure: isSecure)
+        }
 
         if tracee.pid == worker.root?.pid, let reportFd = worker.root?.reportFd, reportFd >= 0 {
             close(reportFd)

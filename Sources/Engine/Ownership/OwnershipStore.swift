@@ -53,6 +53,9 @@ public final class OwnershipStore: Sendable {
     private let keyedIsPersistent: Bool
     private let logger: Logger
     private let rootsDiffer = Atomic<Bool>(false)
+    /// The tracer's own mount namespace, read once: remainroot never
+    /// changes it after it creates the store.
+    private let tracerMountNamespace = SystemCalls.readLink("/proc/self/ns/mnt")
     private let attributeCache = AttributeRecordCache()
 
     /// `keyed` is the state file's store; without one, records that cannot
@@ -81,8 +84,7 @@ public final class OwnershipStore: Sendable {
     public func checkMountNamespace(of pid: ProcessID) {
         guard !rootsMayDiffer else { return }
         let theirs = SystemCalls.readLink("/proc/\(pid.rawValue)/ns/mnt")
-        let ours = SystemCalls.readLink("/proc/self/ns/mnt")
-        if theirs == nil || theirs != ours {
+        if theirs == nil || theirs != tracerMountNamespace {
             noteRootsMayDiffer()
         }
     }
