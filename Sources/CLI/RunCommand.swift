@@ -26,7 +26,8 @@ struct RunCommand {
                                 Start COMMAND with this uid and gid (and GID as its
                                 only supplementary group) instead of the caller's.
                                 Credentials other than the caller's make every
-                                credential call, open and access call stop.
+                                credential call stop, and every open and access
+                                call unless only GID among the groups differs.
           --ownership=MODE      Where owners given by chown and devices made by
                                 mknod are recorded, so that stat shows them:
                                 xattr (default) keeps them in each file's
@@ -197,12 +198,16 @@ struct RunCommand {
     /// cause, with the cause and what to do, and states that a damaged
     /// file was left as it is.
     static func explainStateFileFailure(_ path: String, sqliteMessage: String) -> String {
+        // SQLite calls a device, FIFO or socket a "disk I/O error".
+        var status = stat()
+        if stat(path, &status) == 0, let kind = Self.fileKinds[status.st_mode & S_IFMT] {
+            return "it is \(kind), not a regular file; name a new or existing state file, such as ./remainroot.db"
+        }
         if sqliteMessage.contains("malformed") || sqliteMessage.contains("not a database") {
             return "\(sqliteMessage); the file was left as it is, so restore it from a copy or name a new file"
         }
         guard sqliteMessage == "unable to open database file" else { return sqliteMessage }
 
-        var status = stat()
         if stat(path, &status) == 0 {
             if status.st_mode & S_IFMT == S_IFDIR {
                 return "it is a directory; name a file in it, such as \(path.hasSuffix("/") ? path : path + "/")remainroot.db"
@@ -218,6 +223,11 @@ struct RunCommand {
         }
         return "\(sqliteMessage); check that its folder '\(folder)' is writable"
     }
+
+    /// The file types a state file cannot be, as `stat(2)` names them.
+    static let fileKinds: [mode_t: String] = [
+        S_IFCHR: "a character device", S_IFBLK: "a block device", S_IFIFO: "a FIFO", S_IFSOCK: "a socket",
+    ]
 
     static var maximumWorkerCount: Int { Tracer<HostBackend>.maximumWorkerCount }
 

@@ -65,6 +65,8 @@ final class CommandLineFaultTests: XCTestCase {
         // A state file whose header is sound and whose records page is
         // not: SQLite finds that only when a query reads the page, and a
         // lookup would then find no record.
+        let fifo = "\(work)/state.fifo"
+        XCTAssertEqual(mkfifo(fifo, 0o600), 0)
         let pageDamaged = "\(work)/page-damaged.db"
         let recorded = try Harness.run([Harness.remainroot, "--unshare", "--ownership=state", "--state", pageDamaged, "--", "sh", "-c", "touch \"$0\" && chown 5:5 \"$0\"", "\(work)/g"])
         XCTAssertEqual(recorded.status, 0, recorded.standardError)
@@ -79,6 +81,8 @@ final class CommandLineFaultTests: XCTestCase {
             (damaged, "malformed; the file was left as it is"),
             (truncated, "the file was left as it is"),
             (pageDamaged, "malformed"),
+            ("/dev/null", "it is a character device, not a regular file"),
+            (fifo, "it is a FIFO, not a regular file"),
         ]
         for (path, message) in cases {
             let before = FileManager.default.contents(atPath: path)
