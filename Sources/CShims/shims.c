@@ -3,7 +3,9 @@
 
 #include <errno.h>
 #include <linux/openat2.h>
+#include <stddef.h>
 #include <stdio.h>
+#include <string.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <sys/statvfs.h>
@@ -267,4 +269,36 @@ pid_t shim_spawn_traced(const struct shim_spawn_request *request) {
 
     execute_command(request);
     _exit(127);
+}
+
+long shim_stat_descriptor(int fd, void *buffer, size_t size) {
+    struct stat status;
+    if (size < sizeof status) {
+        return -EINVAL;
+    }
+    if (fstatat(fd, "", &status, AT_EMPTY_PATH) == -1) {
+        return -errno;
+    }
+    memcpy(buffer, &status, sizeof status);
+    return (long)sizeof status;
+}
+
+int shim_statx_descriptor(int fd, int sync_flags, unsigned int mask, void *buffer) {
+    return statx(fd, "", AT_EMPTY_PATH | sync_flags, mask, (struct statx *)buffer) == -1 ? -errno : 0;
+}
+
+void shim_stat_fields(struct shim_stat_fields *fields) {
+    fields->size = sizeof(struct stat);
+    fields->device = offsetof(struct stat, st_dev);
+    fields->device_width = sizeof(((struct stat *)0)->st_dev);
+    fields->inode = offsetof(struct stat, st_ino);
+    fields->inode_width = sizeof(((struct stat *)0)->st_ino);
+    fields->mode = offsetof(struct stat, st_mode);
+    fields->mode_width = sizeof(((struct stat *)0)->st_mode);
+    fields->uid = offsetof(struct stat, st_uid);
+    fields->uid_width = sizeof(((struct stat *)0)->st_uid);
+    fields->gid = offsetof(struct stat, st_gid);
+    fields->gid_width = sizeof(((struct stat *)0)->st_gid);
+    fields->rdev = offsetof(struct stat, st_rdev);
+    fields->rdev_width = sizeof(((struct stat *)0)->st_rdev);
 }

@@ -23,6 +23,36 @@ final class OwnershipTests: XCTestCase {
         XCTAssertEqual(second.standardOutput, "\(work)/f 1000:1001\n\(work)/d 33:0\n", second.standardError)
     }
 
+    /// The tracer fills the stat and statx buffers of a recorded file at
+    /// the entry stop. Every field but the owner must be the kernel's,
+    /// which a stat of the same file outside remainroot shows.
+    func testRecordedStatAnsweredAtEntry() throws {
+        try Harness.require("perl")
+        let log = work + "/trace"
+        let fields = "%s %a %i %h %b %Y %X %Z %W %d %F"
+        let setup = try traced("cd \"$work\" && printf 'some bytes' > f && chmod 640 f && chown 1234:5678 f && ln -s f link && chown -h 77:88 link",
+                               options: ["--state", work + "/state.db"])
+        XCTAssertEqual(setup.status, 0, setup.standardError)
+        let script = """
+            cd "$work" && stat -c '%u:%g \(fields)' f
+            perl -e '@s = stat("f"); @l = lstat("link"); print "$s[4]:$s[5] $s[7] $s[1]\\n$l[4]:$l[5]\\n"'
+            """
+        let output = try traced(script, options: ["--state", work + "/state.db", "--trace", "--log-file", log])
+        let native = try Harness.run(["stat", "-c", fields, work + "/f"])
+        let inode = try Harness.run(["stat", "-c", "%i", work + "/f"]).standardOutput.trimmingCharacters(in: .whitespacesAndNewlines)
+        let trace = try String(contentsOfFile: log, encoding: .utf8)
+
+        XCTAssertEqual(output.status, 0, output.standardError)
+        XCTAssertEqual(output.standardOutput, "1234:5678 \(native.standardOutput)1234:5678 10 \(inode)\n77:88\n")
+        let recordedCalls = trace.split(separator: "\n")
+            .filter { $0.contains("\"f\"") || $0.contains("\"link\"") }
+            .filter { $0.contains("statx(") || $0.contains("newfstatat(") }
+        XCTAssertEqual(recordedCalls.count, 3, trace)
+        for line in recordedCalls {
+            XCTAssertTrue(line.hasSuffix("= 0 (faked)"), "not answered at entry: \(line)")
+        }
+    }
+
     func testHardLinksRenamesAndChmodKeepRecords() throws {
         let output = try traced("""
             cd "$work" && touch f && chown 1000:1000 f && ln f g && mv f h

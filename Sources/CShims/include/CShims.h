@@ -107,6 +107,25 @@ struct shim_file_status {
 };
 int shim_file_status(int fd, struct shim_file_status *status);
 
+// fstatat(fd, "", buffer, AT_EMPTY_PATH) into glibc's struct stat, which is
+// the kernel's struct for newfstatat(2) on every CPU remainroot supports
+// (glibc passes the caller's buffer straight to the call). Returns the
+// struct's size, or -errno.
+long shim_stat_descriptor(int fd, void *buffer, size_t size);
+
+// statx(fd, "", AT_EMPTY_PATH | sync_flags, mask, buffer), whose struct
+// statx is 256 bytes on every ABI.
+int shim_statx_descriptor(int fd, int sync_flags, unsigned int mask, void *buffer);
+
+// The size of glibc's struct stat and the offset and width of the fields
+// remainroot rewrites.
+struct shim_stat_fields {
+    size_t size;
+    size_t device, device_width, inode, inode_width, mode, mode_width;
+    size_t uid, uid_width, gid, gid_width, rdev, rdev_width;
+};
+void shim_stat_fields(struct shim_stat_fields *fields);
+
 // fstatfs(2): the filesystem's f_type, and the mount's flags: bit 0 for a
 // read-only mount (ST_RDONLY), bit 1 for nosuid (ST_NOSUID).
 int shim_filesystem_status(int fd, int64_t *type, int *mount_flags);

@@ -189,7 +189,8 @@ struct FileCallContext {
         case .statx:
             let flags = arguments[2]
             guard flags & ~(Self.symlinkNoFollow | Self.noAutomount | Self.emptyPath | Self.statxSyncMask) == 0 else { return .passThrough }
-            return inspectStatus(buffer: arguments[4], layout: .statx) { () throws(TraceePaths.Failure) in
+            let request = (syncFlags: Int32(flags & Self.statxSyncMask), mask: UInt32(truncatingIfNeeded: arguments[3]))
+            return inspectStatus(buffer: arguments[4], layout: .statx, statxRequest: request) { () throws(TraceePaths.Failure) in
                 try openAt(arguments[0], pathAddress: arguments[1], flags: flags)
             }
         case .getxattr, .lgetxattr, .fgetxattr:
@@ -340,11 +341,17 @@ struct FileCallContext {
         return .rewriteArgumentsThenInspect(replaced, .recordDevice(directory: directory, path: path, device: device))
     }
 
-    /// The stat family: the kernel answers, and a file with a record gets
-    /// its recorded fields patched in at the exit stop. Anything the tracer
-    /// cannot resolve is the kernel's alone.
-    private func inspectStatus(buffer: UInt64, layout: StatusLayout, open: () throws(TraceePaths.Failure) -> OpenedFile) -> SyscallAction {
+    /// The stat family: the kernel answers a file without a record. A file
+    /// with one is answered by the tracer where it can fill the buffer
+    /// itself, else the kernel answers and the recorded fields are patched
+    /// in at the exit stop. Anything the tracer cannot resolve is the
+    /// kernel's alone.
+    private func inspectStatus(buffer: UInt64, layout: StatusLayout, statxRequest: (syncFlags: Int32, mask: UInt32)? = nil,
+                               open: () throws(TraceePaths.Failure) -> OpenedFile) -> SyscallAction {
         guard let file = try? open(), let record = store.record(of: file) else { return .passThrough }
+        if let answer = answerStatus(of: file, record: record, buffer: buffer, layout: layout, statxRequest: statxRequest) {
+            return answer
+        }
         return .inspectResult(.patchStatus(buffer: buffer, layout: layout, file: file.key, record: record))
     }
 
@@ -465,17 +472,24 @@ struct FileCallContext {
     /// Rewrites the fields of the stat buffer the kernel just filled,
     /// provided it still describes the file found at entry.
     private func patchStatus(buffer: UInt64, layout: StatusLayout, file: FileKey, record: OwnershipRecord) {
+        var fields = TraceeStatusFields(memory: memory, address: buffer)
+        Self.patch(&fields, layout: layout, file: file, record: record)
+    }
+
+    /// Puts the record's owner, and a faked device's type and number, into
+    /// a stat or statx buffer that describes `file`.
+    private static func patch<Fields: StatusFields>(_ fields: inout Fields, layout: StatusLayout, file: FileKey, record: OwnershipRecord) {
         switch layout {
         case .stat(let layout):
-            guard let device = readField(buffer, layout.device), let inode = readField(buffer, layout.inode),
+            guard let device = fields.read(layout.device), let inode = fields.read(layout.inode),
                   device == file.device, inode == file.inode,
-                  let mode = readField(buffer, layout.mode)
+                  let mode = fields.read(layout.mode)
             else { return }
-            if let uid = record.uid { writeField(buffer, layout.uid, UInt64(uid)) }
-            if let gid = record.gid { writeField(buffer, layout.gid, UInt64(gid)) }
+            if let uid = record.uid { fields.write(layout.uid, UInt64(uid)) }
+            if let gid = record.gid { fields.write(layout.gid, UInt64(gid)) }
             if let fake = record.device {
-                writeField(buffer, layout.mode, (mode & ~UInt64(Self.fileTypeMask)) | UInt64(fake.kind.modeBits))
-                writeField(buffer, layout.rdev, fake.encoded)
+                fields.write(layout.mode, (mode & ~UInt64(Self.fileTypeMask)) | UInt64(fake.kind.modeBits))
+                fields.write(layout.rdev, fake.encoded)
             }
 
         case .statx:
@@ -483,31 +497,108 @@ struct FileCallContext {
             // stx_gid at 24, stx_mode (16 bits) at 28, stx_ino at 32,
             // stx_rdev_major and _minor at 128, stx_dev_major and _minor at
             // 136.
-            guard let mask = readField(buffer, .init(offset: 0, width: 4)),
-                  let inode = readField(buffer, .init(offset: 32, width: 8)), inode == file.inode,
-                  let major = readField(buffer, .init(offset: 136, width: 4)),
-                  let minor = readField(buffer, .init(offset: 140, width: 4)),
+            guard let mask = fields.read(.init(offset: 0, width: 4)),
+                  let inode = fields.read(.init(offset: 32, width: 8)), inode == file.inode,
+                  let major = fields.read(.init(offset: 136, width: 4)),
+                  let minor = fields.read(.init(offset: 140, width: 4)),
                   FakeDevice(kind: .block, major: UInt32(major), minor: UInt32(minor)).encoded == file.device
             else { return }
             let statxUID: UInt64 = 0x8, statxGID: UInt64 = 0x10, statxType: UInt64 = 0x1
-            if let uid = record.uid, mask & statxUID != 0 { writeField(buffer, .init(offset: 20, width: 4), UInt64(uid)) }
-            if let gid = record.gid, mask & statxGID != 0 { writeField(buffer, .init(offset: 24, width: 4), UInt64(gid)) }
+            if let uid = record.uid, mask & statxUID != 0 { fields.write(.init(offset: 20, width: 4), UInt64(uid)) }
+            if let gid = record.gid, mask & statxGID != 0 { fields.write(.init(offset: 24, width: 4), UInt64(gid)) }
             if let fake = record.device, mask & statxType != 0,
-               let mode = readField(buffer, .init(offset: 28, width: 2)) {
-                writeField(buffer, .init(offset: 28, width: 2), (mode & ~UInt64(Self.fileTypeMask)) | UInt64(fake.kind.modeBits))
-                writeField(buffer, .init(offset: 128, width: 4), UInt64(fake.major))
-                writeField(buffer, .init(offset: 132, width: 4), UInt64(fake.minor))
+               let mode = fields.read(.init(offset: 28, width: 2)) {
+                fields.write(.init(offset: 28, width: 2), (mode & ~UInt64(Self.fileTypeMask)) | UInt64(fake.kind.modeBits))
+                fields.write(.init(offset: 128, width: 4), UInt64(fake.major))
+                fields.write(.init(offset: 132, width: 4), UInt64(fake.minor))
             }
         }
     }
 
-    private func readField(_ buffer: UInt64, _ field: StatLayout.Field) -> UInt64? {
-        guard let bytes = try? memory.read(at: buffer + UInt64(field.offset), count: field.width) else { return nil }
+    /// The tracer's own `struct stat`, which glibc hands straight to
+    /// newfstatat(2): an ABI whose layout equals it is the tracer's.
+    private static let tracerStat: (layout: StatLayout, size: Int) = {
+        var fields = shim_stat_fields()
+        shim_stat_fields(&fields)
+        func field(_ offset: Int, _ width: Int) -> StatLayout.Field { .init(offset: offset, width: width) }
+        let layout = StatLayout(device: field(fields.device, fields.device_width), inode: field(fields.inode, fields.inode_width),
+                                mode: field(fields.mode, fields.mode_width), uid: field(fields.uid, fields.uid_width),
+                                gid: field(fields.gid, fields.gid_width), rdev: field(fields.rdev, fields.rdev_width))
+        return (layout, fields.size)
+    }()
+
+    /// `sizeof(struct statx)`
+    static let statxSize = 256
+
+    /// Answers the stat-family call of a file with a record at its entry
+    /// stop: the tracer fills the program's buffer from its own statx or
+    /// fstatat of the file it opened, with the record patched in, so that
+    /// the call stops once instead of twice. Returns nil for a buffer the
+    /// tracer cannot fill itself (another ABI's struct stat, such as
+    /// i386's stat64), which the exit stop patches instead.
+    private func answerStatus(of file: OpenedFile, record: OwnershipRecord, buffer: UInt64, layout: StatusLayout, statxRequest: (syncFlags: Int32, mask: UInt32)?) -> SyscallAction? {
+        var fields: CopiedStatusFields
+        switch layout {
+        case .statx:
+            guard let statxRequest else { return nil }
+            var bytes = [UInt8](repeating: 0, count: Self.statxSize)
+            let result = bytes.withUnsafeMutableBytes { shim_statx_descriptor(file.descriptor, statxRequest.syncFlags, statxRequest.mask, $0.baseAddress) }
+            guard result == 0 else { return .answer(.failure(Errno(-result))) }
+            fields = CopiedStatusFields(bytes: bytes)
+        case .stat(let statLayout):
+            guard statLayout == Self.tracerStat.layout else { return nil }
+            var bytes = [UInt8](repeating: 0, count: Self.tracerStat.size)
+            let result = bytes.withUnsafeMutableBytes { shim_stat_descriptor(file.descriptor, $0.baseAddress, $0.count) }
+            guard result >= 0 else { return .answer(.failure(Errno(Int32(-result)))) }
+            fields = CopiedStatusFields(bytes: bytes)
+        }
+
+        Self.patch(&fields, layout: layout, file: file.key, record: record)
+        do {
+            try memory.write(fields.bytes, at: buffer)
+        } catch {
+            return .answer(.failure(error))
+        }
+        return .answer(.success(0))
+    }
+}
+
+/// Access to the fields of a stat or statx buffer, read and written as
+/// little-endian numbers.
+private protocol StatusFields {
+    func read(_ field: StatLayout.Field) -> UInt64?
+    mutating func write(_ field: StatLayout.Field, _ value: UInt64)
+}
+
+/// The buffer in the tracee, which the kernel filled.
+private struct TraceeStatusFields: StatusFields {
+    let memory: TraceeMemory
+    let address: UInt64
+
+    func read(_ field: StatLayout.Field) -> UInt64? {
+        guard let bytes = try? memory.read(at: address + UInt64(field.offset), count: field.width) else { return nil }
         return bytes.reversed().reduce(UInt64(0)) { $0 << 8 | UInt64($1) }
     }
 
-    private func writeField(_ buffer: UInt64, _ field: StatLayout.Field, _ value: UInt64) {
+    func write(_ field: StatLayout.Field, _ value: UInt64) {
         let bytes = (0..<field.width).map { UInt8(truncatingIfNeeded: value >> (8 * UInt64($0))) }
-        try? memory.write(bytes, at: buffer + UInt64(field.offset))
+        try? memory.write(bytes, at: address + UInt64(field.offset))
+    }
+}
+
+/// The tracer's own copy, before it goes to the tracee.
+private struct CopiedStatusFields: StatusFields {
+    var bytes: [UInt8]
+
+    func read(_ field: StatLayout.Field) -> UInt64? {
+        guard field.offset + field.width <= bytes.count else { return nil }
+        return bytes[field.offset..<field.offset + field.width].reversed().reduce(UInt64(0)) { $0 << 8 | UInt64($1) }
+    }
+
+    mutating func write(_ field: StatLayout.Field, _ value: UInt64) {
+        guard field.offset + field.width <= bytes.count else { return }
+        for index in 0..<field.width {
+            bytes[field.offset + index] = UInt8(truncatingIfNeeded: value >> (8 * UInt64(index)))
+        }
     }
 }
