@@ -517,6 +517,8 @@ struct FileCallContext {
 
     /// The tracer's own `struct stat`, which glibc hands straight to
     /// newfstatat(2): an ABI whose layout equals it is the tracer's.
+    /// NOTE: only x86_64 has run this path. On AArch64 and PPC64LE only
+    /// the comparison of these six fields guards it.
     private static let tracerStat: (layout: StatLayout, size: Int) = {
         var fields = shim_stat_fields()
         shim_stat_fields(&fields)
