@@ -60,34 +60,15 @@ static const char *read_only_name;
 
 static const char *errno_name(int number)
 {
-    switch (number) {
-    case EPERM: return "EPERM";
-    case ENOENT: return "ENOENT";
-    case ESRCH: return "ESRCH";
-    case EIO: return "EIO";
-    case E2BIG: return "E2BIG";
-    case EBADF: return "EBADF";
-    case EAGAIN: return "EAGAIN";
-    case ENOMEM: return "ENOMEM";
-    case EACCES: return "EACCES";
-    case EFAULT: return "EFAULT";
-    case EBUSY: return "EBUSY";
-    case EEXIST: return "EEXIST";
-    case ENOTDIR: return "ENOTDIR";
-    case EISDIR: return "EISDIR";
-    case EINVAL: return "EINVAL";
-    case ERANGE: return "ERANGE";
-    case ENAMETOOLONG: return "ENAMETOOLONG";
-    case ENOSYS: return "ENOSYS";
-    case ENODATA: return "ENODATA";
-    case EOPNOTSUPP: return "EOPNOTSUPP";
-    case ELOOP: return "ELOOP";
-    default: {
-        static char unknown[32];
-        snprintf(unknown, sizeof unknown, "E%d", number);
-        return unknown;
+    /* glibc 2.32's strerrorname_np gives the symbolic name. */
+    const char *name = strerrorname_np(number);
+    if (name != NULL) {
+        return name;
     }
-    }
+
+    static char unknown[32];
+    snprintf(unknown, sizeof unknown, "E%d", number);
+    return unknown;
 }
 
 static void fail(const char *message)

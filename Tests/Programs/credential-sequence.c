@@ -156,26 +156,15 @@ static unsigned char *unmapped_page;
 
 static const char *errno_name(int number)
 {
-    switch (number) {
-    case EPERM: return "EPERM";
-    case ENOENT: return "ENOENT";
-    case ESRCH: return "ESRCH";
-    case EINTR: return "EINTR";
-    case EAGAIN: return "EAGAIN";
-    case ENOMEM: return "ENOMEM";
-    case EACCES: return "EACCES";
-    case EFAULT: return "EFAULT";
-    case EBUSY: return "EBUSY";
-    case EINVAL: return "EINVAL";
-    case ERANGE: return "ERANGE";
-    case ENOSYS: return "ENOSYS";
-    case EOVERFLOW: return "EOVERFLOW";
-    default: {
-        static char unknown[32];
-        snprintf(unknown, sizeof unknown, "E%d", number);
-        return unknown;
+    /* glibc 2.32's strerrorname_np gives the symbolic name. */
+    const char *name = strerrorname_np(number);
+    if (name != NULL) {
+        return name;
     }
-    }
+
+    static char unknown[32];
+    snprintf(unknown, sizeof unknown, "E%d", number);
+    return unknown;
 }
 
 /* Exits with _exit, because a forked child that ran exit() would flush the

@@ -23,17 +23,9 @@
 #include <unistd.h>
 
 static const char *errno_name(int number) {
-    switch (number) {
-    case EPERM: return "EPERM";
-    case ENOENT: return "ENOENT";
-    case EACCES: return "EACCES";
-    case EEXIST: return "EEXIST";
-    case ENOTDIR: return "ENOTDIR";
-    case EISDIR: return "EISDIR";
-    case EINVAL: return "EINVAL";
-    case ELOOP: return "ELOOP";
-    default: return strerror(number);
-    }
+    /* glibc 2.32's strerrorname_np gives the symbolic name. */
+    const char *name = strerrorname_np(number);
+    return name != NULL ? name : strerror(number);
 }
 
 /* Prints the outcome of a call that returned `result`, closing a returned
