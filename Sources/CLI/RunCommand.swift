@@ -194,13 +194,14 @@ struct RunCommand {
         return mode
     }
 
-    /// Replaces SQLite's "unable to open database file", which names no
-    /// cause, with the cause and what to do, and states that a damaged
-    /// file was left as it is.
+    /// Replaces SQLite's "unable to open database file" and "disk I/O
+    /// error", which name no cause, with the cause and what to do, and
+    /// states that a damaged file was left as it is.
     static func explainStateFileFailure(_ path: String, sqliteMessage: String) -> String {
-        // SQLite calls a device, FIFO or socket a "disk I/O error".
         var status = stat()
-        if stat(path, &status) == 0, let kind = Self.fileKinds[status.st_mode & S_IFMT] {
+        let exists = stat(path, &status) == 0
+        // SQLite calls a device, FIFO or socket a "disk I/O error".
+        if exists, let kind = Self.fileKinds[status.st_mode & S_IFMT] {
             return "it is \(kind), not a regular file; name a new or existing state file, such as ./remainroot.db"
         }
         if sqliteMessage.contains("malformed") || sqliteMessage.contains("not a database") {
@@ -208,7 +209,7 @@ struct RunCommand {
         }
         guard sqliteMessage == "unable to open database file" else { return sqliteMessage }
 
-        if stat(path, &status) == 0 {
+        if exists {
             if status.st_mode & S_IFMT == S_IFDIR {
                 return "it is a directory; name a file in it, such as \(path.hasSuffix("/") ? path : path + "/")remainroot.db"
             }

@@ -62,8 +62,8 @@ final class CredentialFilterTests: XCTestCase {
     }
 
     /// Root's own group list, [0], as `su` and `runuser` set it, differs
-    /// from the namespace root's only where no permission check can tell:
-    /// credential calls stop, opens do not.
+    /// from the namespace root's only where no permission check can tell.
+    /// Credential calls stop, and opens do not.
     func testRootGroupListStopsNoOpen() throws {
         let file = work + "/readable"
         try "contents\n".write(toFile: file, atomically: true, encoding: .utf8)

@@ -107,10 +107,9 @@ struct shim_file_status {
 };
 int shim_file_status(int fd, struct shim_file_status *status);
 
-// fstatat(fd, "", buffer, AT_EMPTY_PATH) into glibc's struct stat, which is
-// the kernel's struct for newfstatat(2) on every CPU remainroot supports
-// (glibc passes the caller's buffer straight to the call). Returns the
-// struct's size, or -errno.
+// fstatat(fd, "", buffer, AT_EMPTY_PATH) into glibc's struct stat, which on
+// x86_64 is the kernel's struct for newfstatat(2). Returns the struct's
+// size, or -errno.
 long shim_stat_descriptor(int fd, void *buffer, size_t size);
 
 // statx(fd, "", AT_EMPTY_PATH | sync_flags, mask, buffer), whose struct

@@ -341,11 +341,10 @@ struct FileCallContext {
         return .rewriteArgumentsThenInspect(replaced, .recordDevice(directory: directory, path: path, device: device))
     }
 
-    /// The stat family: the kernel answers a file without a record. A file
-    /// with one is answered by the tracer where it can fill the buffer
-    /// itself, else the kernel answers and the recorded fields are patched
-    /// in at the exit stop. Anything the tracer cannot resolve is the
-    /// kernel's alone.
+    /// Handles the stat family. The kernel runs the call for a file without
+    /// a record. For a file with one, the tracer fills the buffer where it
+    /// can, else the exit stop patches the recorded fields into the
+    /// kernel's result. A path the tracer cannot resolve goes to the kernel.
     private func inspectStatus(buffer: UInt64, layout: StatusLayout, statxRequest: (syncFlags: Int32, mask: UInt32)? = nil,
                                open: () throws(TraceePaths.Failure) -> OpenedFile) -> SyscallAction {
         guard let file = try? open(), let record = store.record(of: file) else { return .passThrough }
@@ -515,8 +514,9 @@ struct FileCallContext {
         }
     }
 
-    /// The tracer's own `struct stat`, which glibc hands straight to
-    /// newfstatat(2): an ABI whose layout equals it is the tracer's.
+    /// The layout and size of the tracer's own `struct stat`, which glibc
+    /// passes straight to newfstatat(2) on x86_64. An ABI whose layout
+    /// equals it is the tracer's.
     /// NOTE: only x86_64 has run this path. On AArch64 and PPC64LE only
     /// the comparison of these six fields guards it.
     private static let tracerStat: (layout: StatLayout, size: Int) = {
@@ -532,10 +532,10 @@ struct FileCallContext {
     /// `sizeof(struct statx)`
     static let statxSize = 256
 
-    /// Answers the stat-family call of a file with a record at its entry
-    /// stop: the tracer fills the program's buffer from its own statx or
-    /// fstatat of the file it opened, with the record patched in, so that
-    /// the call stops once instead of twice. Returns nil for a buffer the
+    /// Fills the program's buffer at the entry stop of a stat-family call
+    /// on a file with a record, from the tracer's own statx or fstatat of
+    /// the file it opened, with the record patched in. The call then stops
+    /// once instead of twice. Returns nil for a buffer the
     /// tracer cannot fill itself (another ABI's struct stat, such as
     /// i386's stat64), which the exit stop patches instead.
     private func answerStatus(of file: OpenedFile, record: OwnershipRecord, buffer: UInt64, layout: StatusLayout, statxRequest: (syncFlags: Int32, mask: UInt32)?) -> SyscallAction? {

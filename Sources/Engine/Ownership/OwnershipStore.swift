@@ -174,8 +174,8 @@ public final class OwnershipStore: Sendable {
 /// first.
 /// NOTE: a filesystem without multigrain timestamps (Linux 6.13) can keep
 /// the change time when the attributes change in the same clock tick as
-/// the read; only another program writing user.rootlesscontainers at that
-/// moment would go unseen until the file's next change.
+/// the read. Only another program writing user.rootlesscontainers at that
+/// moment would go unseen, until the file's next change.
 final class AttributeRecordCache: Sendable {
     private struct Entry {
         var birthTime: Int64
